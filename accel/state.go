@@ -1,0 +1,134 @@
+package accel
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/deai-go/deai/accel/graph"
+	"github.com/deai-go/deai/internal/rng"
+)
+
+// TrainingStream is the generator stream number reserved for randomness drawn during training
+// (stream numbers below it seed the parameters, one per parameter).
+const TrainingStream = 1 << 62
+
+// State is a training state: the step number, the training generator's state and the
+// contents of every state slot of a program (parameters, then optimizer state), in
+// Program.State order.
+type State struct {
+	Step    uint64
+	RNG     [32]byte
+	Tensors [][]float32
+}
+
+// InitialState returns the state a run seeded with seed starts from.
+func InitialState(p *graph.Program, seed uint64) *State {
+	st := &State{Tensors: p.InitState(seed)}
+	b, _ := rng.New(seed, TrainingStream).State().MarshalBinary()
+	copy(st.RNG[:], b)
+	return st
+}
+
+// Clone returns a deep copy of s.
+func (s *State) Clone() *State {
+	c := &State{Step: s.Step, RNG: s.RNG, Tensors: make([][]float32, len(s.Tensors))}
+	for i, t := range s.Tensors {
+		c.Tensors[i] = append([]float32(nil), t...)
+	}
+	return c
+}
+
+// Check reports whether s fits program p: one tensor per state slot, of the slot's size.
+func (s *State) Check(p *graph.Program) error {
+	if len(s.Tensors) != len(p.State) {
+		return fmt.Errorf("%w: state has %d tensors, the program %d", ErrInvalidArgument, len(s.Tensors), len(p.State))
+	}
+	for i, slot := range p.State {
+		sl := p.Slots[slot]
+		if len(s.Tensors[i]) != sl.Shape.Size() {
+			return fmt.Errorf("%w: state tensor %d (%s) has %d values, want %d for shape %v", ErrInvalidArgument, i, sl.Name, len(s.Tensors[i]), sl.Shape.Size(), sl.Shape)
+		}
+	}
+	return nil
+}
+
+// Hash returns the state hash of s under program p (see the package documentation). s must
+// fit p (Check).
+func (s *State) Hash(p *graph.Program) Hash {
+	hs := make([]Hash, len(s.Tensors))
+	for i, t := range s.Tensors {
+		hs[i] = TensorHash(p.Slots[p.State[i]].Shape, t)
+	}
+	return StateHash(s.Step, s.RNG, hs)
+}
+
+const (
+	tensorDomain = "deai/tensor/v1\x00"
+	stateDomain  = "deai/state/v1\x00"
+	// CanonicalNaN is the bit pattern every NaN is hashed as, so that hashes do not depend on
+	// the NaN payloads different processors produce.
+	CanonicalNaN = 0x7fc00000
+)
+
+// TensorHash returns SHA-256("deai/tensor/v1\x00" ‖ u32 rank ‖ u32 dims… ‖ values), all
+// little-endian, each value as its float32 bits with every NaN replaced by CanonicalNaN.
+func TensorHash(shape []int, data []float32) Hash {
+	h := sha256.New()
+	var buf [4096]byte
+	b := append(buf[:0], tensorDomain...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
+	for _, d := range shape {
+		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+	}
+	for _, v := range data {
+		if len(b)+4 > len(buf) {
+			h.Write(b)
+			b = buf[:0]
+		}
+		bits := math.Float32bits(v)
+		if v != v {
+			bits = CanonicalNaN
+		}
+		b = binary.LittleEndian.AppendUint32(b, bits)
+	}
+	h.Write(b)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// LabelsHash returns the tensor hash of int32 labels: as TensorHash, with each label as its
+// two's-complement bits.
+func LabelsHash(shape []int, labels []int32) Hash {
+	h := sha256.New()
+	b := append([]byte(nil), tensorDomain...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
+	for _, d := range shape {
+		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+	}
+	for _, v := range labels {
+		b = binary.LittleEndian.AppendUint32(b, uint32(v))
+	}
+	h.Write(b)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// StateHash returns SHA-256("deai/state/v1\x00" ‖ u64 step ‖ rng[32] ‖ u32 n ‖ tensor hashes…).
+func StateHash(step uint64, rngState [32]byte, tensors []Hash) Hash {
+	h := sha256.New()
+	b := append([]byte(nil), stateDomain...)
+	b = binary.LittleEndian.AppendUint64(b, step)
+	b = append(b, rngState[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(tensors)))
+	h.Write(b)
+	for _, t := range tensors {
+		h.Write(t[:])
+	}
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}

@@ -1,0 +1,239 @@
+// Command train trains a Fashion-MNIST model on the bit-exact reference backend and reports
+// its speed, its test accuracy and the hash of its final training state.
+//
+//	go run ./examples/train -model mlp|cnn [-epochs N | -steps N] [-batch B] [-lr X]
+//	    [-opt adamw|sgd] [-seed S] [-data DIR] [-workers W] [-json]
+//
+// Without -data it uses /usr/share/datasets/fashion-mnist when installed (Debian package
+// dataset-fashion-mnist) and otherwise the real subset embedded in the SDK. Two runs with the
+// same flags print the same final_state_hash on any machine, whatever -workers.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/deai-go/deai/accel"
+	"github.com/deai-go/deai/accel/cpu"
+	"github.com/deai-go/deai/accel/dataset"
+	"github.com/deai-go/deai/accel/graph"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
+}
+
+// Report is what a training run prints with -json.
+type Report struct {
+	Model          string  `json:"model"`
+	GraphHash      string  `json:"graph_hash"`
+	Optimizer      string  `json:"optimizer"`
+	LR             float32 `json:"lr"`
+	Batch          int     `json:"batch"`
+	Seed           uint64  `json:"seed"`
+	Steps          int     `json:"steps"`
+	Epochs         float64 `json:"epochs"`
+	DataSource     string  `json:"data_source"`
+	TrainSamples   int     `json:"train_samples"`
+	TestSamples    int     `json:"test_samples"`
+	Workers        int     `json:"workers"`
+	Seconds        float64 `json:"seconds"`
+	SamplesPerSec  float64 `json:"samples_per_sec"`
+	StepFLOPs      int64   `json:"step_flops"`
+	GFLOPS         float64 `json:"gflops"`
+	FinalLoss      float32 `json:"final_loss"`
+	TestAccuracy   float64 `json:"test_accuracy"`
+	TestLoss       float64 `json:"test_loss"`
+	FinalStateHash string  `json:"final_state_hash"`
+}
+
+type options struct {
+	model, opt, data string
+	epochs, steps    int
+	batch, workers   int
+	lr               float64
+	seed             uint64
+	json             bool
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.model, "model", "mlp", "model: mlp (784-128-10) or cnn (2 conv layers)")
+	fs.IntVar(&o.epochs, "epochs", 1, "passes over the training set (ignored when -steps is set)")
+	fs.IntVar(&o.steps, "steps", 0, "number of training steps (overrides -epochs)")
+	fs.IntVar(&o.batch, "batch", 64, "batch size")
+	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default 0.001 for adamw, 0.01 for sgd)")
+	fs.StringVar(&o.opt, "opt", "adamw", "optimizer: adamw or sgd (momentum 0.9)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initial weights and of the data order")
+	fs.StringVar(&o.data, "data", "", "directory with the Fashion-MNIST IDX files (default: the Debian dataset when installed, else the embedded subset)")
+	fs.IntVar(&o.workers, "workers", 0, "kernel goroutines (default GOMAXPROCS; results do not depend on it)")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of text")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	if o.model != "mlp" && o.model != "cnn" {
+		errs = append(errs, fmt.Errorf("-model %q: want mlp or cnn", o.model))
+	}
+	if o.opt != "adamw" && o.opt != "sgd" {
+		errs = append(errs, fmt.Errorf("-opt %q: want adamw or sgd", o.opt))
+	}
+	if o.epochs < 1 && o.steps == 0 {
+		errs = append(errs, fmt.Errorf("-epochs %d: want at least 1", o.epochs))
+	}
+	if o.steps < 0 {
+		errs = append(errs, fmt.Errorf("-steps %d: want at least 1", o.steps))
+	}
+	if o.batch < 1 || o.batch > graph.MaxBatch {
+		errs = append(errs, fmt.Errorf("-batch %d: want 1..%d", o.batch, graph.MaxBatch))
+	}
+	if o.workers < 0 {
+		errs = append(errs, fmt.Errorf("-workers %d: want 0 or more", o.workers))
+	}
+	return o, errors.Join(errs...)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	train, test, source, err := dataset.FashionMNIST(o.data)
+	if err != nil {
+		return err
+	}
+	g := graph.FashionMLP()
+	if o.model == "cnn" {
+		g = graph.FashionCNN()
+	}
+	opt := graph.Optimizer{Kind: graph.AdamW, LR: float32(o.lr)}
+	if o.opt == "sgd" {
+		opt.Kind = graph.SGD
+	}
+	prog, err := graph.Compile(g, o.batch, opt)
+	if err != nil {
+		return err
+	}
+	if train.N < o.batch {
+		return fmt.Errorf("-batch %d is larger than the training set (%d samples)", o.batch, train.N)
+	}
+	perEpoch := train.N / o.batch
+	steps := o.steps
+	if steps == 0 {
+		steps = o.epochs * perEpoch
+	}
+	b, err := cpu.New(cpu.Config{Workers: o.workers})
+	if err != nil {
+		return err
+	}
+	dev, err := b.Device(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := b.Open(ctx, accel.RunSpec{Program: prog, Seed: o.seed, Data: train})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	bar := newProgress(stderr, steps, !o.json)
+	const segment = 25
+	var last accel.StepResult
+	var elapsed time.Duration
+	for done := 0; done < steps; {
+		n := min(segment, steps-done)
+		batches := make([][]int32, n)
+		for i := range batches {
+			batches[i] = dataset.BatchAt(o.seed, train.N, o.batch, uint64(done+i))
+		}
+		start := time.Now()
+		res, err := r.Train(ctx, batches)
+		elapsed += time.Since(start)
+		if err != nil {
+			return fmt.Errorf("training step %d: %w", done+len(res), err)
+		}
+		last = res[len(res)-1]
+		done += n
+		bar.update(done, last.Loss)
+	}
+	bar.finish()
+	ev, err := r.(accel.Evaluator).Evaluate(ctx, test)
+	if err != nil {
+		return err
+	}
+	rep := Report{
+		Model: o.model, GraphHash: g.Hash().String(), Optimizer: o.opt, LR: prog.Opt.LR, Batch: o.batch,
+		Seed: o.seed, Steps: steps, Epochs: float64(steps) / float64(perEpoch), DataSource: source,
+		TrainSamples: train.N, TestSamples: test.N, Workers: dev.Cores, Seconds: elapsed.Seconds(),
+		StepFLOPs: prog.StepFLOPs(), FinalLoss: last.Loss, TestAccuracy: ev.Accuracy(), TestLoss: ev.Loss,
+		FinalStateHash: last.Hash.String(),
+	}
+	if s := elapsed.Seconds(); s > 0 {
+		rep.SamplesPerSec = float64(steps*o.batch) / s
+		rep.GFLOPS = float64(prog.StepFLOPs()) * float64(steps) / s / 1e9
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(stdout, "model %s (%s), %s lr %g, batch %d, seed %d\n", rep.Model, rep.GraphHash[:16], rep.Optimizer, rep.LR, rep.Batch, rep.Seed)
+	fmt.Fprintf(stdout, "data: %s (%d train, %d test)\n", rep.DataSource, rep.TrainSamples, rep.TestSamples)
+	fmt.Fprintf(stdout, "trained %d steps (%.2f epochs) in %.1fs: %.0f samples/s, %.2f GFLOP/s on %d workers\n",
+		rep.Steps, rep.Epochs, rep.Seconds, rep.SamplesPerSec, rep.GFLOPS, rep.Workers)
+	fmt.Fprintf(stdout, "final loss %.4f, test accuracy %.4f (test loss %.4f)\n", rep.FinalLoss, rep.TestAccuracy, rep.TestLoss)
+	fmt.Fprintf(stdout, "final state hash %s\n", rep.FinalStateHash)
+	return nil
+}
+
+// progress draws a progress bar on a terminal; elsewhere it stays silent.
+type progress struct {
+	w     io.Writer
+	total int
+	on    bool
+}
+
+func newProgress(w io.Writer, total int, want bool) *progress {
+	f, ok := w.(*os.File)
+	on := want && ok
+	if on {
+		st, err := f.Stat()
+		on = err == nil && st.Mode()&os.ModeCharDevice != 0
+	}
+	return &progress{w: w, total: total, on: on}
+}
+
+func (p *progress) update(done int, loss float32) {
+	if !p.on {
+		return
+	}
+	const width = 30
+	fill := done * width / p.total
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d steps, loss %.4f", strings.Repeat("#", fill), strings.Repeat(".", width-fill), done, p.total, loss)
+}
+
+func (p *progress) finish() {
+	if p.on {
+		fmt.Fprintln(p.w)
+	}
+}

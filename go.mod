@@ -1,0 +1,3 @@
+module github.com/deai-go/deai
+
+go 1.26
