@@ -4,7 +4,8 @@
 //	go run ./examples/train -model mlp|cnn [-epochs N | -steps N] [-batch B] [-lr X]
 //	    [-opt adamw|sgd] [-seed S] [-data DIR] [-workers W] [-json]
 //
-// Without -data it uses /usr/share/datasets/fashion-mnist when installed (Debian package
+// With -data embedded it uses the real Fashion-MNIST subset compiled into the SDK. Without
+// -data it uses /usr/share/datasets/fashion-mnist when installed (Debian package
 // dataset-fashion-mnist) and otherwise the real subset embedded in the SDK. Two runs with the
 // same flags print the same final_state_hash on any machine, whatever -workers.
 package main
@@ -83,7 +84,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default 0.001 for adamw, 0.01 for sgd)")
 	fs.StringVar(&o.opt, "opt", "adamw", "optimizer: adamw or sgd (momentum 0.9)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initial weights and of the data order")
-	fs.StringVar(&o.data, "data", "", "directory with the Fashion-MNIST IDX files (default: the Debian dataset when installed, else the embedded subset)")
+	fs.StringVar(&o.data, "data", "", "directory with the Fashion-MNIST IDX files, or \"embedded\" (default: the Debian dataset when installed, else the embedded subset)")
 	fs.IntVar(&o.workers, "workers", 0, "kernel goroutines (default GOMAXPROCS; results do not depend on it)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of text")
 	if err := fs.Parse(args); err != nil {
@@ -119,7 +120,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	train, test, source, err := dataset.FashionMNIST(o.data)
+	var train, test *dataset.Set
+	source := "embedded Fashion-MNIST subset"
+	if o.data == "embedded" {
+		train, test, err = dataset.EmbeddedFashionMNIST()
+	} else {
+		train, test, source, err = dataset.FashionMNIST(o.data)
+	}
 	if err != nil {
 		return err
 	}
@@ -138,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if train.N < o.batch {
 		return fmt.Errorf("-batch %d is larger than the training set (%d samples)", o.batch, train.N)
 	}
-	perEpoch := train.N / o.batch
+	perEpoch := dataset.StepsPerEpoch(train.N, o.batch)
 	steps := o.steps
 	if steps == 0 {
 		steps = o.epochs * perEpoch
@@ -161,11 +168,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const segment = 25
 	var last accel.StepResult
 	var elapsed time.Duration
+	var order [][]int32 // the batches of epoch orderEpoch (dataset.Batches)
+	var orderEpoch uint64
 	for done := 0; done < steps; {
 		n := min(segment, steps-done)
 		batches := make([][]int32, n)
 		for i := range batches {
-			batches[i] = dataset.BatchAt(o.seed, train.N, o.batch, uint64(done+i))
+			step := done + i
+			if epoch := uint64(step / perEpoch); order == nil || epoch != orderEpoch {
+				order, orderEpoch = dataset.Batches(o.seed, epoch, train.N, o.batch), epoch
+			}
+			batches[i] = order[step%perEpoch]
 		}
 		start := time.Now()
 		res, err := r.Train(ctx, batches)
