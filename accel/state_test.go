@@ -1,0 +1,92 @@
+package accel
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/deai-go/deai/accel/graph"
+)
+
+func TestTensorHash(t *testing.T) {
+	// Pinned: a change here changes every proof.
+	got := TensorHash([]int{2, 2}, []float32{1, -2, 0.5, float32(math.Inf(1))}).String()
+	// Computed independently: Python's hashlib over the bytes the package doc specifies.
+	if want := "495f175cc2c6cb2b13e8e5e72719c27144a64ae86f03f51e77230cc432758e34"; got != want {
+		t.Errorf("TensorHash = %s, want %s", got, want)
+	}
+	nanA := math.Float32frombits(0xffc00000) // amd64's default NaN
+	nanB := math.Float32frombits(0x7fc00001) // another payload
+	if TensorHash([]int{1}, []float32{nanA}) != TensorHash([]int{1}, []float32{nanB}) {
+		t.Error("NaN payloads change the hash")
+	}
+	if TensorHash([]int{1}, []float32{0}) == TensorHash([]int{1}, []float32{float32(math.Copysign(0, -1))}) {
+		t.Error("+0 and -0 hash alike: the hash must cover the exact bits")
+	}
+	if TensorHash([]int{4}, make([]float32, 4)) == TensorHash([]int{2, 2}, make([]float32, 4)) {
+		t.Error("the shape is not covered")
+	}
+	// Large tensors cross the internal buffer boundary.
+	big := make([]float32, 5000)
+	for i := range big {
+		big[i] = float32(i)
+	}
+	h1 := TensorHash([]int{5000}, big)
+	big[4999] = 0
+	if TensorHash([]int{5000}, big) == h1 {
+		t.Error("the last value is not covered")
+	}
+}
+
+func TestStateHashAndCheck(t *testing.T) {
+	p, err := graph.Compile(graph.FashionMLP(), 8, graph.Optimizer{Kind: graph.SGD})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := InitialState(p, 1), InitialState(p, 1)
+	if a.Hash(p) != b.Hash(p) {
+		t.Fatal("initial state is not a function of the seed")
+	}
+	if InitialState(p, 2).Hash(p) == a.Hash(p) {
+		t.Error("seeds 1 and 2 give the same state")
+	}
+	c := a.Clone()
+	c.Step++
+	if c.Hash(p) == a.Hash(p) {
+		t.Error("the step number is not covered")
+	}
+	c = a.Clone()
+	c.RNG[31] ^= 1
+	if c.Hash(p) == a.Hash(p) {
+		t.Error("the generator state is not covered")
+	}
+	c = a.Clone()
+	c.Tensors[len(c.Tensors)-1][0] = 1 // optimizer state
+	if c.Hash(p) == a.Hash(p) {
+		t.Error("the optimizer state is not covered")
+	}
+	if a.Tensors[0][0] != b.Tensors[0][0] || &c.Tensors[0][0] == &a.Tensors[0][0] {
+		t.Error("Clone shares memory")
+	}
+	if err := a.Check(p); err != nil {
+		t.Fatal(err)
+	}
+	c.Tensors = c.Tensors[:2]
+	if err := c.Check(p); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "2 tensors") {
+		t.Errorf("Check = %v", err)
+	}
+}
+
+func TestRunSpecValidate(t *testing.T) {
+	err := RunSpec{}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "no program") || !strings.Contains(err.Error(), "no dataset") {
+		t.Errorf("Validate = %v, want both problems named", err)
+	}
+}
+
+func TestEvalAccuracy(t *testing.T) {
+	if (Eval{}).Accuracy() != 0 || (Eval{Samples: 4, Correct: 3}).Accuracy() != 0.75 {
+		t.Error("Accuracy")
+	}
+}
