@@ -16,7 +16,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "install test dependencies"
 need=()
-for pkg in dataset-fashion-mnist qemu-user-static; do
+for pkg in dataset-fashion-mnist qemu-user-static protobuf-compiler; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
@@ -25,7 +25,7 @@ if ((${#need[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-echo "ok: dataset-fashion-mnist, qemu-user-static"
+echo "ok: dataset-fashion-mnist, qemu-user-static, protobuf-compiler"
 
 step "gofmt, go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
