@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -212,36 +214,12 @@ func TestTraceAndExecAgree(t *testing.T) {
 				t.Fatal("Trace changed the state")
 			}
 			// Replay through Exec.
-			vals := make([]accel.Tensor, len(p.Slots))
-			for i, s := range p.State {
-				vals[s] = accel.Tensor{Shape: p.Slots[s].Shape, Data: pre.Tensors[i]}
-			}
-			in := make([]float32, 0, p.Slots[p.InputSlot].Shape.Size())
-			labels := make([]int32, 0, len(batch))
-			for _, idx := range batch {
-				img, l := train.Sample(int(idx))
-				in = append(in, img...)
-				labels = append(labels, l)
-			}
-			vals[p.InputSlot] = accel.Tensor{Shape: p.Slots[p.InputSlot].Shape, Data: in}
-			vals[p.LabelSlot] = accel.Tensor{Shape: []int{len(labels)}, Labels: labels}
-			for i, ins := range p.Instrs {
-				call := accel.Call{Prim: ins.Prim, Dims: ins.Dims}
-				for _, s := range ins.In {
-					call.Inputs = append(call.Inputs, vals[s])
+			vals := replay(t, b, p, pre, train, batch, func(i, k int, h accel.Hash) {
+				if h != tr.Outputs[i][k] {
+					t.Fatalf("instr %d %s output %d: Exec gives %s, Trace %s", i, p.Instrs[i].Prim, k, h, tr.Outputs[i][k])
 				}
-				outs, err := b.Exec(ctx, call)
-				if err != nil {
-					t.Fatalf("instr %d %s: %v", i, ins.Prim, err)
-				}
-				for k, s := range ins.Out {
-					outs[k].Shape = p.Slots[s].Shape
-					vals[s] = outs[k]
-					if h := accel.TensorHash(p.Slots[s].Shape, outs[k].Data); h != tr.Outputs[i][k] {
-						t.Fatalf("instr %d %s output %d: Exec gives %s, Trace %s", i, ins.Prim, k, h, tr.Outputs[i][k])
-					}
-				}
-			}
+			})
+			_ = vals
 			res, err := r.Train(ctx, [][]int32{batch})
 			if err != nil {
 				t.Fatal(err)
@@ -441,5 +419,115 @@ func TestDevice(t *testing.T) {
 	}
 	if _, err := New(Config{Workers: -1}); err == nil {
 		t.Error("negative workers accepted")
+	}
+}
+
+// replay executes one step of p instruction by instruction through Backend.Exec, from state pre
+// and the given batch, calling check with every output's hash, and returns every slot's value.
+func replay(t *testing.T, b accel.Backend, p *graph.Program, pre *accel.State, train *dataset.Set, batch []int32, check func(instr, out int, h accel.Hash)) []accel.Tensor {
+	t.Helper()
+	ctx := context.Background()
+	vals := make([]accel.Tensor, len(p.Slots))
+	for i, s := range p.State {
+		vals[s] = accel.Tensor{Shape: p.Slots[s].Shape, Data: pre.Tensors[i]}
+	}
+	in := make([]float32, 0, p.Slots[p.InputSlot].Shape.Size())
+	labels := make([]int32, 0, len(batch))
+	for _, idx := range batch {
+		img, l := train.Sample(int(idx))
+		in = append(in, img...)
+		labels = append(labels, l)
+	}
+	vals[p.InputSlot] = accel.Tensor{Shape: p.Slots[p.InputSlot].Shape, Data: in}
+	vals[p.LabelSlot] = accel.Tensor{Shape: []int{len(labels)}, Labels: labels}
+	for i, ins := range p.Instrs {
+		call := accel.Call{Prim: ins.Prim, Dims: ins.Dims}
+		for _, s := range ins.In {
+			call.Inputs = append(call.Inputs, vals[s])
+		}
+		outs, err := b.Exec(ctx, call)
+		if err != nil {
+			t.Fatalf("instr %d %s: %v", i, ins.Prim, err)
+		}
+		for k, s := range ins.Out {
+			outs[k].Shape = p.Slots[s].Shape
+			vals[s] = outs[k]
+			if check != nil {
+				check(i, k, accel.TensorHash(p.Slots[s].Shape, outs[k].Data))
+			}
+		}
+	}
+	return vals
+}
+
+// TestProgramGradients checks the compiled reverse-mode differentiation end to end: along
+// random directions d in parameter space, the program's gradient g gives g·d, which must match
+// the central difference (L(w+εd) − L(w−εd)) / 2ε of the loss the program computes. The kernels'
+// own gradients are checked one by one in package kern; this catches wiring errors (a wrong
+// transpose, a missed fan-out, a gradient routed to the wrong parameter).
+func TestProgramGradients(t *testing.T) {
+	for _, gr := range goldenRuns() {
+		t.Run(gr.name, func(t *testing.T) {
+			ctx := context.Background()
+			b, r, p, train := openRun(t, gr)
+			batch := dataset.BatchAt(5, train.N, gr.batch, 0)
+			pre, err := r.State(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := replay(t, b, p, pre, train, batch, nil)
+			// The gradient of each parameter is the G input of its update instruction.
+			grads := map[int][]float32{}
+			for _, in := range p.Instrs {
+				if in.Prim == graph.PrimSGD || in.Prim == graph.PrimAdamW {
+					grads[in.In[0]] = vals[in.In[1]].Data
+				}
+			}
+			lossAt := func(eps float32, d [][]float32) float64 {
+				st := pre.Clone()
+				for i, s := range p.Params {
+					_ = s
+					for j := range st.Tensors[i] {
+						st.Tensors[i][j] += float32(eps * d[i][j])
+					}
+				}
+				rr, err := b.Open(ctx, accel.RunSpec{Program: p, State: st, Data: train})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rr.Close()
+				tr, err := rr.Trace(ctx, batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return float64(tr.Loss)
+			}
+			src := rand.New(rand.NewPCG(1, 2))
+			for trial := 0; trial < 3; trial++ {
+				d := make([][]float32, len(p.Params))
+				var dot, norm float64
+				for i, s := range p.Params {
+					d[i] = make([]float32, p.Slots[s].Shape.Size())
+					for j := range d[i] {
+						d[i][j] = float32(src.NormFloat64())
+						norm += float64(d[i][j]) * float64(d[i][j])
+					}
+				}
+				scale := 1 / math.Sqrt(norm)
+				for i, s := range p.Params {
+					for j := range d[i] {
+						d[i][j] = float32(float64(d[i][j]) * scale)
+						dot += float64(grads[s][j]) * float64(d[i][j])
+					}
+				}
+				const eps = 1e-2
+				fd := (lossAt(eps, d) - lossAt(-eps, d)) / (2 * eps)
+				if diff := math.Abs(fd - dot); diff > 2e-3+0.05*math.Abs(dot) {
+					t.Errorf("trial %d: directional derivative: program %.6f, finite difference %.6f", trial, dot, fd)
+				} else {
+					t.Logf("trial %d: program %.6f, finite difference %.6f", trial, dot, fd)
+				}
+			}
+		})
 	}
 }
