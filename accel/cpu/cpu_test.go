@@ -3,11 +3,9 @@ package cpu
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -17,9 +15,8 @@ import (
 	"github.com/deai-go/deai/accel"
 	"github.com/deai-go/deai/accel/dataset"
 	"github.com/deai-go/deai/accel/graph"
+	"github.com/deai-go/deai/internal/golden"
 )
-
-var rewrite = flag.Bool("rewrite", false, "rewrite the golden hashes in testdata")
 
 var (
 	embedOnce        sync.Once
@@ -110,20 +107,7 @@ func TestGoldenHashes(t *testing.T) {
 	for _, gr := range goldenRuns() {
 		all = append(all, trainHashes(t, gr, 2)...)
 	}
-	got := strings.Join(all, "\n") + "\n"
-	path := filepath.Join("testdata", "golden_hashes.txt")
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -rewrite to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("state hashes differ from testdata/golden_hashes.txt on %s/%s:\n%s", runtime.GOOS, runtime.GOARCH, diffLines(string(want), got))
-	}
+	golden.Text(t, filepath.Join("testdata", "golden_hashes.txt"), strings.Join(all, "\n")+"\n")
 }
 
 func diffLines(want, got string) string {

@@ -1,23 +1,19 @@
 package dataset
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
+	"github.com/deai-go/deai/internal/golden"
+
 	"github.com/deai-go/deai/internal/merkle"
 )
-
-var rewrite = flag.Bool("rewrite", false, "rewrite testdata/commitment.txt (needs the full Fashion-MNIST installed)")
 
 // TestSampleEncoding pins the leaf of a one-sample set to bytes written out by
 // hand from the package documentation.
@@ -185,58 +181,22 @@ func TestSampleProof(t *testing.T) {
 // checked, the full dataset when installed. Run with -rewrite after a
 // deliberate change of the encoding.
 func TestCommitmentGolden(t *testing.T) {
-	path := filepath.Join("testdata", "commitment.txt")
-	type entry struct {
-		name string
-		root merkle.Hash
-	}
-	var got []entry
 	etrain, etest, err := EmbeddedFashionMNIST()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, entry{"embedded train", etrain.Commitment()}, entry{"embedded test", etest.Commitment()})
+	got := []golden.Entry{
+		{Name: "embedded train", Value: etrain.Commitment().String()},
+		{Name: "embedded test", Value: etest.Commitment().String()},
+	}
 	if full := fullFashionMNIST(t, false); full != nil {
-		got = append(got, entry{"full train", full.train.Commitment()}, entry{"full test", full.test.Commitment()})
+		got = append(got, golden.Entry{Name: "full train", Value: full.train.Commitment().String()},
+			golden.Entry{Name: "full test", Value: full.test.Commitment().String()})
 	}
-	if *rewrite {
-		if len(got) != 4 {
-			t.Fatal("-rewrite needs the full Fashion-MNIST (Debian package dataset-fashion-mnist)")
-		}
-		var b strings.Builder
-		for _, e := range got {
-			b.WriteString(e.root.String() + "  " + e.name + "\n")
-		}
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
+	if golden.Rewriting() && len(got) != 4 {
+		t.Fatal("-rewrite needs the full Fashion-MNIST (Debian package dataset-fashion-mnist)")
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		h, name, ok := strings.Cut(sc.Text(), "  ")
-		if !ok {
-			t.Fatalf("malformed line %q", sc.Text())
-		}
-		want[name] = h
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(want) != 4 {
-		t.Fatalf("%s has %d entries, want 4", path, len(want))
-	}
-	for _, e := range got {
-		if e.root.String() != want[e.name] {
-			t.Errorf("%s: commitment %s, want %s", e.name, e.root, want[e.name])
-		}
-	}
+	golden.Entries(t, filepath.Join("testdata", "commitment.txt"), "", got)
 }
 
 func BenchmarkCommitmentEmbeddedTrain(b *testing.B) {

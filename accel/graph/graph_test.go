@@ -3,15 +3,13 @@ package graph
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var rewrite = flag.Bool("rewrite", false, "rewrite golden files in testdata")
+	"github.com/deai-go/deai/internal/golden"
+)
 
 func TestReferenceModels(t *testing.T) {
 	tests := []struct {
@@ -79,19 +77,7 @@ func TestGolden(t *testing.T) {
 			}
 		}
 	}
-	path := filepath.Join("testdata", "golden.txt")
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -rewrite to create)", err)
-	}
-	if got := b.String(); got != string(want) {
-		t.Errorf("golden mismatch (run with -rewrite if the change is intended):\n%s", got)
-	}
+	golden.Text(t, filepath.Join("testdata", "golden.txt"), b.String())
 }
 
 func TestMLPForwardFLOPs(t *testing.T) {

@@ -1,22 +1,17 @@
 package f32
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"math"
 	"math/big"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
-)
 
-var rewrite = flag.Bool("rewrite", false, "rewrite testdata/golden.txt from the current implementation")
+	"github.com/deai-go/deai/internal/golden"
+)
 
 // raceEnabled is set by race_test.go when the race detector is on.
 var raceEnabled = false
@@ -302,55 +297,13 @@ const goldenPath = "testdata/golden.txt"
 // only when the algorithm is deliberately changed (a protocol change).
 func TestGolden(t *testing.T) {
 	in := goldenInputs()
-	got := map[string]string{}
+	var got []golden.Entry
 	for _, fc := range functions {
-		got[fc.name] = outputHash(fc.f, in)
+		got = append(got, golden.Entry{Name: fc.name, Value: outputHash(fc.f, in)})
 	}
-	if *rewrite {
-		var sb strings.Builder
-		sb.WriteString("# SHA-256 of the little-endian float32 output bits of each function over the\n")
-		sb.WriteString("# golden inputs (see goldenInputs in f32_test.go). Must be identical on every\n")
-		sb.WriteString("# architecture. Regenerate: go test -run TestGolden -rewrite\n")
-		for _, fc := range functions {
-			fmt.Fprintf(&sb, "%s %s\n", fc.name, got[fc.name])
-		}
-		if err := os.WriteFile(goldenPath, []byte(sb.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	f, err := os.Open(filepath.FromSlash(goldenPath))
-	if err != nil {
-		t.Fatalf("open golden: %v (run go test -run TestGolden -rewrite)", err)
-	}
-	defer f.Close()
-	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, sum, ok := strings.Cut(line, " ")
-		if !ok {
-			t.Fatalf("golden: malformed line %q", line)
-		}
-		want[name] = sum
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	for _, fc := range functions {
-		t.Run(fc.name, func(t *testing.T) {
-			w, ok := want[fc.name]
-			if !ok {
-				t.Fatalf("golden: no hash for %s", fc.name)
-			}
-			if got[fc.name] != w {
-				t.Errorf("%s on %s/%s: output hash %s, golden %s", fc.name, runtime.GOARCH, runtime.GOOS, got[fc.name], w)
-			}
-		})
-	}
+	golden.Entries(t, goldenPath, `SHA-256 of the little-endian float32 output bits of each function over the
+golden inputs (see goldenInputs in f32_test.go). Must be identical on every
+architecture. Regenerate: go test -run TestGolden -rewrite`, got)
 }
 
 var sink float32

@@ -1,22 +1,18 @@
 package rng
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
-)
 
-var rewrite = flag.Bool("rewrite", false, "rewrite testdata/golden.txt from the current implementation")
+	"github.com/deai-go/deai/internal/golden"
+)
 
 // TestPhiloxKAT checks the block function against the philox4x32-10 known-answer
 // vectors published with Random123 (kat_vectors).
@@ -426,46 +422,12 @@ var goldenCases = []struct {
 // testdata/golden.txt (one "hex  name" line per case). Run with -rewrite to
 // regenerate the file after a deliberate change of the specification.
 func TestGolden(t *testing.T) {
-	path := filepath.Join("testdata", "golden.txt")
-	var lines []string
-	got := map[string]string{}
+	var got []golden.Entry
 	for _, c := range goldenCases {
 		sum := sha256.Sum256(c.gen())
-		h := hex.EncodeToString(sum[:])
-		got[c.name] = h
-		lines = append(lines, h+"  "+c.name)
+		got = append(got, golden.Entry{Name: c.name, Value: hex.EncodeToString(sum[:])})
 	}
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		h, name, ok := strings.Cut(sc.Text(), "  ")
-		if !ok {
-			t.Fatalf("malformed golden line %q", sc.Text())
-		}
-		want[name] = h
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(want) != len(goldenCases) {
-		t.Errorf("golden file has %d cases, want %d", len(want), len(goldenCases))
-	}
-	for _, c := range goldenCases {
-		if got[c.name] != want[c.name] {
-			t.Errorf("%s:\n got %s\nwant %s", c.name, got[c.name], want[c.name])
-		}
-	}
+	golden.Entries(t, filepath.Join("testdata", "golden.txt"), "", got)
 }
 
 func BenchmarkPhilox(b *testing.B) {
