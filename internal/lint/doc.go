@@ -41,7 +41,7 @@
 //
 // # Deterministic domain packages
 //
-// In pol, dispute and stake (recursively, non-test files; the rule passes
+// In pol, dispute, stake, market, labeling and chain/sm (recursively, non-test files; the rule passes
 // while these directories do not exist), TestDomainDeterminism reports
 // time.Now, time.Since and time.Until (take the time from an injected
 // clock), the top-level functions of math/rand and math/rand/v2 other than

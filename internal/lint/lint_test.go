@@ -29,7 +29,7 @@ var kernelDirs = []string{"accel/cpu", "internal/f32"}
 // domainDirs are the directories, relative to the module root, of the
 // deterministic state machines: no clock, no environment, no global
 // randomness.
-var domainDirs = []string{"pol", "dispute", "stake"}
+var domainDirs = []string{"pol", "dispute", "stake", "market", "labeling", "chain/sm"}
 
 // finding is one lint report.
 type finding struct {
@@ -274,7 +274,7 @@ func TestKernelArithmetic(t *testing.T) {
 	report(t, l, pkgs, checkFMA, checkMathCalls)
 }
 
-// TestDomainDeterminism checks that pol, dispute and stake read no clock,
+// TestDomainDeterminism checks that the domain packages (pol, dispute, stake, market, labeling, chain/sm) read no clock,
 // no environment and no global randomness.
 func TestDomainDeterminism(t *testing.T) {
 	l := getLoader(t)
