@@ -94,14 +94,11 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 			fmt.Fprintf(w, format+"\n", a...)
 		}
 	}
-	var train, test *dataset.Set
-	source := "embedded Fashion-MNIST subset"
-	var err error
-	if c.data == "embedded" {
-		train, test, err = dataset.EmbeddedFashionMNIST()
-	} else {
-		train, test, source, err = dataset.FashionMNIST(c.data)
+	dir := c.data
+	if dir == "embedded" {
+		dir = dataset.EmbeddedSource
 	}
+	train, test, source, err := dataset.FashionMNIST(dir)
 	if err != nil {
 		return err
 	}
