@@ -3,6 +3,16 @@
 //
 //	go run ./examples/train -model mlp|cnn [-epochs N | -steps N] [-batch B] [-lr X]
 //	    [-opt adamw|sgd] [-seed S] [-data DIR] [-workers W] [-json]
+//	    [-prove [-out DIR] [-verify] [-checkpoint K] [-solver ADDR] [-samples S] [-beacon B]]
+//	go run ./examples/train -verify-dir DIR [-samples S] [-beacon B] [-json]
+//
+// With -prove it trains with a proof of learning (package pol): the state hash of every step
+// chained and committed, a checkpoint every K steps. -out DIR writes the proof (proof.pb), its
+// checkpoints (checkpoints/) and the task a verifier needs (task.json); -verify then verifies
+// the proof as a verifier would, replaying sampled steps. -verify-dir DIR verifies a proof that
+// someone else wrote with -out, without training: verification is a separate act by a separate
+// party. With -prove the weights and data order come from the run seed pol derives from the
+// task, the solver and -seed, so final_state_hash differs from a run without -prove.
 //
 // With -data embedded it uses the real Fashion-MNIST subset compiled into the SDK. Without
 // -data it uses /usr/share/datasets/fashion-mnist when installed (Debian package
@@ -26,6 +36,7 @@ import (
 	"github.com/deai-go/deai/accel/cpu"
 	"github.com/deai-go/deai/accel/dataset"
 	"github.com/deai-go/deai/accel/graph"
+	"github.com/deai-go/deai/pol"
 )
 
 func main() {
@@ -62,6 +73,17 @@ type Report struct {
 	TestAccuracy   float64 `json:"test_accuracy"`
 	TestLoss       float64 `json:"test_loss"`
 	FinalStateHash string  `json:"final_state_hash"`
+
+	// With -prove, -verify or -verify-dir.
+	Solver          string  `json:"solver,omitempty"`
+	ProofRoot       string  `json:"proof_root,omitempty"`
+	ProofBytes      int     `json:"proof_bytes,omitempty"`
+	CheckpointBytes int64   `json:"checkpoint_bytes,omitempty"`
+	ProveOverhead   float64 `json:"prove_overhead,omitempty"`
+	VerifyFraction  float64 `json:"verify_fraction,omitempty"`
+	VerifySteps     int     `json:"verify_steps,omitempty"`
+	VerifySeconds   float64 `json:"verify_seconds,omitempty"`
+	Verdict         string  `json:"verdict,omitempty"`
 }
 
 type options struct {
@@ -71,6 +93,13 @@ type options struct {
 	lr               float64
 	seed             uint64
 	json             bool
+	// proofs
+	prove, verify  bool
+	out, verifyDir string
+	checkpoint     int
+	samples        int
+	solver, beacon string
+	explicit       map[string]bool // flags set on the command line
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -87,9 +116,19 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.data, "data", "", "directory with the Fashion-MNIST IDX files, or \"embedded\" (default: the Debian dataset when installed, else the embedded subset)")
 	fs.IntVar(&o.workers, "workers", 0, "kernel goroutines (default GOMAXPROCS; results do not depend on it)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of text")
+	fs.BoolVar(&o.prove, "prove", false, "train with a proof of learning")
+	fs.StringVar(&o.out, "out", "", "with -prove: write the proof, its checkpoints and the task to this directory")
+	fs.BoolVar(&o.verify, "verify", false, "with -prove: verify the proof by sampled replay")
+	fs.StringVar(&o.verifyDir, "verify-dir", "", "verify the proof another run wrote with -out to this directory (no training)")
+	fs.IntVar(&o.checkpoint, "checkpoint", pol.DefaultCheckpointEvery, "with -prove: a checkpoint every this many steps")
+	fs.IntVar(&o.samples, "samples", pol.DefaultSamples, "steps the verifier draws for replay")
+	fs.StringVar(&o.solver, "solver", defaultSolver, "the solver's 20-byte address (hex) the proof is bound to")
+	fs.StringVar(&o.beacon, "beacon", "", "the verifier's randomness, fixed after the proof (empty: Fiat-Shamir over the proof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.explicit = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
 	var errs []error
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
@@ -112,6 +151,18 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.workers < 0 {
 		errs = append(errs, fmt.Errorf("-workers %d: want 0 or more", o.workers))
 	}
+	if (o.out != "" || o.verify) && !o.prove {
+		errs = append(errs, errors.New("-out and -verify need -prove"))
+	}
+	if o.prove && o.verifyDir != "" {
+		errs = append(errs, errors.New("-verify-dir verifies someone else's proof: it does not combine with -prove"))
+	}
+	if o.checkpoint < 1 || o.samples < 1 {
+		errs = append(errs, fmt.Errorf("-checkpoint %d, -samples %d: want at least 1", o.checkpoint, o.samples))
+	}
+	if _, err := pol.ParseAddress(o.solver); err != nil {
+		errs = append(errs, fmt.Errorf("-solver: %w", err))
+	}
 	return o, errors.Join(errs...)
 }
 
@@ -119,6 +170,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.verifyDir != "" {
+		return verifyDir(ctx, o, stdout)
 	}
 	var train, test *dataset.Set
 	source := "embedded Fashion-MNIST subset"
@@ -157,6 +211,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dev, err := b.Device(ctx)
 	if err != nil {
 		return err
+	}
+	if o.prove {
+		return prove(ctx, o, b, prog, train, test, source, uint64(steps), stdout, stderr)
 	}
 	r, err := b.Open(ctx, accel.RunSpec{Program: prog, Seed: o.seed, Data: train})
 	if err != nil {
@@ -206,6 +263,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.SamplesPerSec = float64(steps*o.batch) / s
 		rep.GFLOPS = float64(prog.StepFLOPs()) * float64(steps) / s / 1e9
 	}
+	return printReport(stdout, o, rep)
+}
+
+// printReport prints rep as JSON or as text.
+func printReport(stdout io.Writer, o options, rep Report) error {
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(rep)
@@ -216,6 +278,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.Steps, rep.Epochs, rep.Seconds, rep.SamplesPerSec, rep.GFLOPS, rep.Workers)
 	fmt.Fprintf(stdout, "final loss %.4f, test accuracy %.4f (test loss %.4f)\n", rep.FinalLoss, rep.TestAccuracy, rep.TestLoss)
 	fmt.Fprintf(stdout, "final state hash %s\n", rep.FinalStateHash)
+	printProof(stdout, rep)
 	return nil
 }
 

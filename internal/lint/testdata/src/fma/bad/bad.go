@@ -1,4 +1,3 @@
-// Package bad holds unguarded multiply-adds that the fma rule must report.
 package bad
 
 // Weight is a named float type; its conversion is Weight(...).

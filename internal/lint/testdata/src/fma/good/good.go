@@ -1,4 +1,3 @@
-// Package good holds arithmetic that the fma rule must accept.
 package good
 
 import "math"

@@ -1,4 +1,3 @@
-// Package bad calls math functions that differ across architectures.
 package bad
 
 import (

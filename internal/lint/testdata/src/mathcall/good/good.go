@@ -1,4 +1,3 @@
-// Package good uses only exact math functions.
 package good
 
 import "math"

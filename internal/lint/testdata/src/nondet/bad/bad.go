@@ -1,4 +1,3 @@
-// Package bad reads the clock, the environment and global randomness.
 package bad
 
 import (

@@ -1,4 +1,3 @@
-// Package good uses injected clocks and seeded generators.
 package good
 
 import (

@@ -1,0 +1,2 @@
+// Package good holds arithmetic that the fma rule must accept.
+package good

@@ -1,0 +1,2 @@
+// Package bad calls math functions that differ across architectures.
+package bad

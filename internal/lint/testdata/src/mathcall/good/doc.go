@@ -1,0 +1,2 @@
+// Package good uses only exact math functions.
+package good

@@ -1,0 +1,2 @@
+// Package bad reads the clock, the environment and global randomness.
+package bad

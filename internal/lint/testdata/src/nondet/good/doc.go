@@ -1,0 +1,2 @@
+// Package good uses injected clocks and seeded generators.
+package good
