@@ -1,0 +1,90 @@
+package dispute
+
+import (
+	"math"
+	"testing"
+
+	"github.com/holiman/uint256"
+)
+
+func econ() EconConfig {
+	return EconConfig{Stake: 1000, Reward: 100, Save: 90, Samples: 90,
+		Jackpot: Jackpot{Cost: 1, Rate: 0.01, Margin: 0.2}, Tasks: 1_000_000, Seed: 1, PoolStart: 1000, Fee: 1.5}
+}
+
+// TestCheatingNegative: Rationale: for every forged fraction f in (0, 1], a solver's
+// expected gain from cheating is negative under the configured stake, reward and sample
+// count, in closed form and in the Monte-Carlo, and the two agree.
+func TestCheatingNegative(t *testing.T) {
+	c := econ()
+	if testing.Short() {
+		c.Tasks = 100_000
+	}
+	for _, f := range []float64{1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5, 1} {
+		cf := c.CheatEV(f)
+		if cf >= 0 {
+			t.Fatalf("f=%v: closed-form EV %v", f, cf)
+		}
+		// Both are relative to honest work.
+		mc := c.Simulate(f).CheatEV
+		sd := (c.Stake + c.Reward + c.Save) / math.Sqrt(float64(c.Tasks))
+		if math.Abs(mc-cf) > 5*sd {
+			t.Fatalf("f=%v: Monte-Carlo %v, closed form %v (5σ = %v)", f, mc, cf, 5*sd)
+		}
+		t.Logf("f=%-6v closed form %10.3f  Monte-Carlo %10.3f", f, cf, mc)
+	}
+	// Fine grid of f, closed form.
+	for i := 1; i <= 10000; i++ {
+		if f := float64(i) / 10000; c.CheatEV(f) >= 0 {
+			t.Fatalf("f=%v: EV %v", f, c.CheatEV(f))
+		}
+	}
+}
+
+// TestLazyDominated: Rationale: with J ≥ (1 + margin)·c/ρ a diligent verifier earns more per
+// task than a lazy one, and the pool, fed by fees, stays solvent over 10^6 tasks.
+func TestLazyDominated(t *testing.T) {
+	c := econ()
+	if testing.Short() {
+		c.Tasks = 100_000
+	}
+	res := c.Simulate(0)
+	closed := c.Jackpot.Rate*c.Jackpot.Size() - c.Jackpot.Cost // = margin·c when the cap does not bind
+	t.Logf("J = %v, diligent %.4f/task (closed form %.4f), lazy %.4f, min pool %.1f, %d forced errors",
+		c.Jackpot.Size(), res.DiligentEV, closed, res.LazyEV, res.MinPool, res.ForcedErrors)
+	if res.DiligentEV <= res.LazyEV || res.MinPool <= 0 {
+		t.Fatalf("lazy not dominated or pool insolvent: %+v", res)
+	}
+	if math.Abs(res.DiligentEV-closed) > 0.1 {
+		t.Fatalf("Monte-Carlo %v vs closed form %v", res.DiligentEV, closed)
+	}
+}
+
+// TestSybilSplit: Rationale: n identities of one verifier, catching the same forced error,
+// together receive no more than one identity would, for every n.
+func TestSybilSplit(t *testing.T) {
+	total := uint256.NewInt(1_000_000)
+	one := Split(total, 1, 1, 2)[0]
+	for n := 1; n <= 64; n++ {
+		var sum uint256.Int
+		for _, s := range Split(total, n, 1, 2) {
+			sum.Add(&sum, &s)
+		}
+		// Compared with a single identity that catches it first and alone.
+		if sum.Gt(total) {
+			t.Fatalf("n=%d: %v > total", n, &sum)
+		}
+		first := Split(total, n, 1, 2)[0]
+		if !first.Eq(&one) {
+			t.Fatalf("n=%d: first share %v, alone %v", n, &first, &one)
+		}
+	}
+	// The payout cap.
+	pool, j := uint256.NewInt(900), uint256.NewInt(1000)
+	if p := Payout(pool, j); p.Uint64() != 300 {
+		t.Fatalf("cap: %v", &p)
+	}
+	if p := Payout(uint256.NewInt(9000), j); p.Uint64() != 1000 {
+		t.Fatalf("uncapped: %v", &p)
+	}
+}

@@ -1,0 +1,722 @@
+package labeling
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/deai-go/deai/chain/sm"
+	"github.com/deai-go/deai/labeling/aggregate"
+	"github.com/deai-go/deai/stake"
+	"github.com/holiman/uint256"
+)
+
+// tokens runs the ledger operations of one transaction. Every semantic check happens before
+// the first operation; if a later operation still fails (the ledger's own checks), the ledger
+// is restored from a snapshot taken before the first, so a transaction moves all its tokens
+// or none.
+type tokens struct {
+	m     *Machine
+	env   sm.Env
+	snap  []byte
+	moved bool
+}
+
+func (m *Machine) tokens(env sm.Env) *tokens { return &tokens{m: m, env: env} }
+
+// do applies op and returns, for an escrow release, the net paid and the ledger's fee.
+func (t *tokens) do(sender stake.Address, op stake.Op) (net, fee uint256.Int, err error) {
+	if t.snap == nil {
+		if t.snap, err = t.m.ledger.Export(); err != nil {
+			return net, fee, fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+		}
+	}
+	ev, err := t.m.ledger.ApplyOp(t.env, sender, op)
+	if err != nil {
+		return net, fee, t.fail(fmt.Errorf("%w: %w", ErrLedger, err))
+	}
+	t.moved = true
+	for _, e := range ev {
+		if e.Kind == "escrow_release" && len(e.Data) == 32+20+32+32 {
+			var n, f uint256.Int
+			n.SetBytes32(e.Data[52:84])
+			f.SetBytes32(e.Data[84:116])
+			net.Add(&net, &n)
+			fee.Add(&fee, &f)
+		}
+	}
+	return net, fee, nil
+}
+
+// fail restores the ledger if an operation of this transaction succeeded, and returns err.
+func (t *tokens) fail(err error) error {
+	if !t.moved {
+		return err
+	}
+	if ierr := t.m.ledger.Import(t.snap); ierr != nil {
+		return errors.Join(err, fmt.Errorf("%w: rollback failed: %w", ErrInvalidState, ierr))
+	}
+	t.moved = false
+	return err
+}
+
+func release(id [32]byte, to stake.Address, amt uint256.Int) stake.Op {
+	return stake.EscrowRelease{ID: id, Payouts: []stake.PayTo{{To: to, Amount: amt}}}
+}
+
+func u32be(x uint32) []byte { return appendU32(nil, x) }
+
+func (m *Machine) mintWord(sender stake.Address, t MintWord) ([]sm.Event, error) {
+	if sender != m.cfg.Admin {
+		return nil, errf(ErrNotAuthorized, "%s is not the admin", sender)
+	}
+	if m.words[t.Word] != nil {
+		return nil, errf(ErrDuplicate, "word %d exists", t.Word)
+	}
+	if uint32(len(m.words)) >= m.cfg.MaxWords {
+		return nil, errf(ErrFull, "%d words minted", len(m.words))
+	}
+	m.words[t.Word] = &word{owner: t.To}
+	return []sm.Event{event("word_mint", append(u32be(t.Word), t.To[:]...))}, nil
+}
+
+func (m *Machine) transferWord(sender stake.Address, t TransferWord) ([]sm.Event, error) {
+	w := m.words[t.Word]
+	if w == nil {
+		return nil, errf(ErrUnknownWord, "word %d", t.Word)
+	}
+	if w.guild != 0 || w.owner != sender {
+		return nil, errf(ErrNotAuthorized, "word %d is not %s's to move", t.Word, sender)
+	}
+	w.owner = t.To
+	return []sm.Event{event("word_transfer", append(append(u32be(t.Word), sender[:]...), t.To[:]...))}, nil
+}
+
+func (m *Machine) createGuild(env sm.Env, sender stake.Address, t CreateGuild) ([]sm.Event, error) {
+	if t.CutBps > 10000 {
+		return nil, errf(ErrInvalidCampaign, "guild cut %d bps exceeds 10000", t.CutBps)
+	}
+	if uint64(len(m.guilds)) >= 1<<31 {
+		return nil, errf(ErrFull, "%d guilds", len(m.guilds))
+	}
+	cost := m.cfg.GuildCost
+	if bal := m.ledger.Balance(sender); bal.Lt(&cost) {
+		return nil, fmt.Errorf("%w: %w", ErrLedger, &stake.InsufficientFundsError{Account: sender, Source: "balance", Have: bal, Need: cost})
+	}
+	tk := m.tokens(env)
+	if _, _, err := tk.do(sender, stake.Fund{Treasury: m.cfg.FeeTreasury, Amount: cost}); err != nil {
+		return nil, err
+	}
+	m.guilds = append(m.guilds, &guild{owner: sender, cutBps: t.CutBps})
+	m.totals.In.Add(&m.totals.In, &cost)
+	m.totals.Fees.Add(&m.totals.Fees, &cost)
+	id := uint32(len(m.guilds))
+	d := append(append(u32be(id), sender[:]...), u32be(t.CutBps)...)
+	return []sm.Event{event("guild_create", appendAmt(d, &cost))}, nil
+}
+
+func (m *Machine) guild(id uint32) *guild {
+	if id == 0 || int(id) > len(m.guilds) {
+		return nil
+	}
+	return m.guilds[id-1]
+}
+
+func (m *Machine) addMember(sender stake.Address, t AddMember) ([]sm.Event, error) {
+	g := m.guild(t.Guild)
+	if g == nil {
+		return nil, errf(ErrUnknownGuild, "guild %d", t.Guild)
+	}
+	if g.owner != sender {
+		return nil, errf(ErrNotAuthorized, "%s does not own guild %d", sender, t.Guild)
+	}
+	i, found := slices.BinarySearchFunc(g.members, t.Member, cmpAddr)
+	if found || t.Member == g.owner {
+		return nil, errf(ErrDuplicate, "%s is in guild %d", t.Member, t.Guild)
+	}
+	if uint32(len(g.members)) >= m.cfg.MaxParticipants {
+		return nil, errf(ErrFull, "guild %d has %d members", t.Guild, len(g.members))
+	}
+	g.members = slices.Insert(g.members, i, t.Member)
+	return []sm.Event{event("guild_member", append(u32be(t.Guild), t.Member[:]...))}, nil
+}
+
+func (m *Machine) depositWord(sender stake.Address, t DepositWord) ([]sm.Event, error) {
+	w := m.words[t.Word]
+	if w == nil {
+		return nil, errf(ErrUnknownWord, "word %d", t.Word)
+	}
+	g := m.guild(t.Guild)
+	if g == nil {
+		return nil, errf(ErrUnknownGuild, "guild %d", t.Guild)
+	}
+	if w.guild != 0 || w.owner != sender {
+		return nil, errf(ErrNotAuthorized, "word %d is not %s's to deposit", t.Word, sender)
+	}
+	if !g.isMember(sender) {
+		return nil, errf(ErrNotAuthorized, "%s is not in guild %d", sender, t.Guild)
+	}
+	w.guild = t.Guild
+	g.words++
+	return []sm.Event{event("word_deposit", append(u32be(t.Word), u32be(t.Guild)...))}, nil
+}
+
+// budgetOf returns the most a campaign can pay: Items × LabelsPerItem × (Reward + Quorum ×
+// ValidatorReward) + HolderReward.
+func budgetOf(t *CreateCampaign) (uint256.Int, bool) {
+	var per, z uint256.Int
+	if _, o := per.MulOverflow(&t.ValidatorReward, uint256.NewInt(uint64(t.Quorum))); o {
+		return z, false
+	}
+	if _, o := per.AddOverflow(&per, &t.Reward); o {
+		return z, false
+	}
+	if _, o := z.MulOverflow(&per, uint256.NewInt(uint64(t.Items)*uint64(t.LabelsPerItem))); o {
+		return z, false
+	}
+	if _, o := z.AddOverflow(&z, &t.HolderReward); o {
+		return z, false
+	}
+	return z, true
+}
+
+// bps returns floor(x × num / 10000) (roundUp: ceil); num ≤ 10000 so it never exceeds x.
+func bps(x *uint256.Int, num uint32, roundUp bool) uint256.Int {
+	var z uint256.Int
+	n, d := uint256.NewInt(uint64(num)), uint256.NewInt(10000)
+	z.MulDivOverflow(x, n, d)
+	if roundUp {
+		var r uint256.Int
+		if !r.MulMod(x, n, d).IsZero() {
+			z.AddUint64(&z, 1)
+		}
+	}
+	return z
+}
+
+const maxDuration = 10 * 365 * 24 * 3600
+
+func (m *Machine) checkSpec(t *CreateCampaign) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, errf(ErrInvalidCampaign, format, args...)) }
+	if t.Items == 0 || t.Items > m.cfg.MaxItems {
+		bad("%d items not in [1, %d]", t.Items, m.cfg.MaxItems)
+	}
+	if t.Classes < 2 || t.Classes > 64 {
+		bad("%d classes not in [2, 64]", t.Classes)
+	}
+	if t.LabelsPerItem == 0 || uint32(t.LabelsPerItem) > m.cfg.MaxLabelsPerItem {
+		bad("%d labels per item not in [1, %d]", t.LabelsPerItem, m.cfg.MaxLabelsPerItem)
+	}
+	if t.Quorum > 15 {
+		bad("quorum %d exceeds 15", t.Quorum)
+	}
+	if t.Reward.IsZero() {
+		bad("zero reward")
+	}
+	if t.Duration == 0 || t.Duration > maxDuration {
+		bad("duration %d not in [1, %d]", t.Duration, maxDuration)
+	}
+	if !t.HolderReward.IsZero() && len(t.Words) == 0 {
+		bad("holder reward without words")
+	}
+	words := map[uint32]bool{}
+	for _, w := range t.Words {
+		if m.words[w.Word] == nil {
+			errs = append(errs, errf(ErrUnknownWord, "word %d", w.Word))
+		}
+		if words[w.Word] || w.Weight == 0 {
+			bad("word %d listed twice or with weight 0", w.Word)
+		}
+		words[w.Word] = true
+	}
+	gold := map[uint32]bool{}
+	for _, g := range t.Gold {
+		if g.Item >= t.Items || g.Class >= t.Classes || gold[g.Item] {
+			bad("gold item %d (class %d) out of range or listed twice", g.Item, g.Class)
+		}
+		gold[g.Item] = true
+	}
+	if _, ok := budgetOf(t); !ok {
+		bad("budget exceeds 2^256-1")
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Machine) createCampaign(env sm.Env, sender stake.Address, t CreateCampaign) ([]sm.Event, error) {
+	if err := m.checkSpec(&t); err != nil {
+		return nil, err
+	}
+	if env.Time > ^uint64(0)-t.Duration-m.cfg.ClaimWindow {
+		return nil, errf(ErrInvalidCampaign, "end time overflows")
+	}
+	budget, _ := budgetOf(&t)
+	fee := bps(&budget, m.cfg.FeeBps, true)
+	var need uint256.Int
+	if _, o := need.AddOverflow(&budget, &fee); o {
+		return nil, errf(ErrInvalidCampaign, "budget and fee exceed 2^256-1")
+	}
+	if bal := m.ledger.Balance(sender); bal.Lt(&need) {
+		return nil, fmt.Errorf("%w: %w", ErrLedger, &stake.InsufficientFundsError{Account: sender, Source: "balance", Have: bal, Need: need})
+	}
+	id := uint64(len(m.campaigns)) + 1
+	tk := m.tokens(env)
+	if _, _, err := tk.do(sender, stake.EscrowCreate{ID: m.VaultID(id), Arbiter: m.cfg.Self, Amount: budget}); err != nil {
+		return nil, err
+	}
+	if !fee.IsZero() {
+		if _, _, err := tk.do(sender, stake.Fund{Treasury: m.cfg.FeeTreasury, Amount: fee}); err != nil {
+			return nil, err
+		}
+	}
+	t.Words, t.Gold = slices.Clone(t.Words), slices.Clone(t.Gold)
+	c := &campaign{client: sender, spec: t, end: env.Time + t.Duration, vault: budget}
+	c.index()
+	m.campaigns = append(m.campaigns, c)
+	m.totals.In.Add(&m.totals.In, &need)
+	m.totals.Fees.Add(&m.totals.Fees, &fee)
+	m.totals.Held.Add(&m.totals.Held, &budget)
+	d := append(appendU64(nil, id), sender[:]...)
+	d = appendU64(appendAmt(appendAmt(d, &budget), &fee), c.end)
+	return []sm.Event{event("campaign_create", d)}, nil
+}
+
+// index rebuilds a campaign's lookup tables from its lists.
+func (c *campaign) index() {
+	c.byAddr = make(map[stake.Address]uint32, len(c.participants))
+	for i, p := range c.participants {
+		c.byAddr[p.addr] = uint32(i)
+	}
+	c.labelAt = make(map[[2]uint32]uint32, len(c.labels))
+	c.perItem = make([]uint8, c.spec.Items)
+	for i, l := range c.labels {
+		c.labelAt[[2]uint32{l.worker, l.item}] = uint32(i)
+		c.perItem[l.item]++
+	}
+	c.voted = make(map[[2]uint32]bool, len(c.votes))
+	for _, v := range c.votes {
+		c.voted[[2]uint32{v.validator, v.label}] = true
+	}
+}
+
+// open returns campaign id if it accepts work at env.
+func (m *Machine) open(env sm.Env, id uint64) (*campaign, error) {
+	c := m.campaign(id)
+	if c == nil {
+		return nil, errf(ErrUnknownCampaign, "campaign %d", id)
+	}
+	if c.phase != phaseOpen || env.Time >= c.end {
+		return nil, errf(ErrTooLate, "campaign ended at %d, now %d", c.end, env.Time)
+	}
+	return c, nil
+}
+
+// holdsWord reports whether a holds a word NFT directly.
+func (m *Machine) holdsWord(a stake.Address) bool {
+	for _, w := range m.words { // an existence test: the order of the map does not matter
+		if w.guild == 0 && w.owner == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Machine) join(env sm.Env, sender stake.Address, t Join) ([]sm.Event, error) {
+	c, err := m.open(env, t.Campaign)
+	if err != nil {
+		return nil, err
+	}
+	if _, dup := c.byAddr[sender]; dup {
+		return nil, errf(ErrDuplicate, "%s joined already", sender)
+	}
+	if uint32(len(c.participants)) >= m.cfg.MaxParticipants {
+		return nil, errf(ErrFull, "%d participants", len(c.participants))
+	}
+	bond := c.spec.WorkerBond
+	switch {
+	case t.Validator:
+		if t.Guild != 0 {
+			return nil, errf(ErrNotEligible, "validators join without a guild")
+		}
+		bond = c.spec.ValidatorBond
+	case t.Guild != 0:
+		g := m.guild(t.Guild)
+		if g == nil {
+			return nil, errf(ErrUnknownGuild, "guild %d", t.Guild)
+		}
+		if !g.isMember(sender) || g.words == 0 {
+			return nil, errf(ErrNotEligible, "%s is not in guild %d, or it holds no word", sender, t.Guild)
+		}
+	default:
+		if !m.holdsWord(sender) {
+			return nil, errf(ErrNotEligible, "%s holds no word NFT", sender)
+		}
+	}
+	if !bond.IsZero() {
+		if bal := m.ledger.Balance(sender); bal.Lt(&bond) {
+			return nil, fmt.Errorf("%w: %w", ErrLedger, &stake.InsufficientFundsError{Account: sender, Source: "balance", Have: bal, Need: bond})
+		}
+		if _, _, err := m.tokens(env).do(sender, stake.EscrowCreate{ID: m.BondID(t.Campaign, sender), Arbiter: m.cfg.Self, Amount: bond}); err != nil {
+			return nil, err
+		}
+		m.totals.In.Add(&m.totals.In, &bond)
+		m.totals.Held.Add(&m.totals.Held, &bond)
+	}
+	c.byAddr[sender] = uint32(len(c.participants))
+	c.participants = append(c.participants, participant{addr: sender, validator: t.Validator, guild: t.Guild, bond: bond})
+	d := append(appendU64(nil, t.Campaign), sender[:]...)
+	d = append(appendBool(d, t.Validator), u32be(t.Guild)...)
+	return []sm.Event{event("join", appendAmt(d, &bond))}, nil
+}
+
+func (m *Machine) submit(env sm.Env, sender stake.Address, t Submit) ([]sm.Event, error) {
+	c, err := m.open(env, t.Campaign)
+	if err != nil {
+		return nil, err
+	}
+	w, ok := c.byAddr[sender]
+	if !ok || c.participants[w].validator {
+		return nil, errf(ErrUnknownParticipant, "%s is not a worker of the campaign", sender)
+	}
+	if t.Item >= c.spec.Items {
+		return nil, errf(ErrUnknownItem, "item %d of %d", t.Item, c.spec.Items)
+	}
+	if t.Class >= c.spec.Classes {
+		return nil, errf(ErrInvalidLabel, "class %d of %d", t.Class, c.spec.Classes)
+	}
+	if _, dup := c.labelAt[[2]uint32{w, t.Item}]; dup {
+		return nil, errf(ErrDuplicate, "%s labelled item %d already", sender, t.Item)
+	}
+	if c.perItem[t.Item] >= c.spec.LabelsPerItem {
+		return nil, errf(ErrFull, "item %d has %d labels", t.Item, c.perItem[t.Item])
+	}
+	c.labelAt[[2]uint32{w, t.Item}] = uint32(len(c.labels))
+	c.labels = append(c.labels, label{worker: w, item: t.Item, class: t.Class})
+	c.perItem[t.Item]++
+	d := append(append(appendU64(nil, t.Campaign), sender[:]...), u32be(t.Item)...)
+	return []sm.Event{event("label", append(d, t.Class))}, nil
+}
+
+func (m *Machine) vote(env sm.Env, sender stake.Address, t Vote) ([]sm.Event, error) {
+	c, err := m.open(env, t.Campaign)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := c.byAddr[sender]
+	if !ok || !c.participants[v].validator {
+		return nil, errf(ErrUnknownParticipant, "%s is not a validator of the campaign", sender)
+	}
+	w, ok := c.byAddr[t.Worker]
+	if !ok || c.participants[w].validator {
+		return nil, errf(ErrUnknownParticipant, "%s is not a worker of the campaign", t.Worker)
+	}
+	l, ok := c.labelAt[[2]uint32{w, t.Item}]
+	if !ok {
+		return nil, errf(ErrUnknownLabel, "%s has no label on item %d", t.Worker, t.Item)
+	}
+	if c.voted[[2]uint32{v, l}] {
+		return nil, errf(ErrDuplicate, "%s voted on this label already", sender)
+	}
+	lb := &c.labels[l]
+	if lb.approve+lb.reject >= c.spec.Quorum {
+		return nil, errf(ErrFull, "label has its quorum of %d votes", c.spec.Quorum)
+	}
+	c.voted[[2]uint32{v, l}] = true
+	c.votes = append(c.votes, vote{validator: v, label: l, approve: t.Approve})
+	if t.Approve {
+		lb.approve++
+	} else {
+		lb.reject++
+	}
+	d := append(append(appendU64(nil, t.Campaign), sender[:]...), t.Worker[:]...)
+	return []sm.Event{event("vote", appendBool(append(d, u32be(t.Item)...), t.Approve))}, nil
+}
+
+// Score is one participant's outcome at finalization (also the data of a "score" event).
+type Score struct {
+	Addr                stake.Address
+	Validator           bool
+	Submitted, Accepted uint32 // labels (workers) or votes and agreeing votes (validators)
+	Verdict             aggregate.Verdict
+	Reward, Slashed     uint256.Int
+}
+
+// settle computes a campaign's outcome without changing anything: the scores, the claims
+// (ascending address) and their total.
+func (m *Machine) settle(c *campaign) ([]Score, []claim, uint256.Int, error) {
+	s := &c.spec
+	gold := make([]int, s.Items)
+	for i := range gold {
+		gold[i] = -1
+	}
+	for _, g := range s.Gold {
+		gold[g.Item] = int(g.Class)
+	}
+	n := len(c.participants)
+	tests := make([]aggregate.Test, n)
+	for _, l := range c.labels {
+		if g := gold[l.item]; g >= 0 {
+			tests[l.worker] = m.cfg.SPRT.Observe(tests[l.worker], int(l.class) == g)
+		}
+	}
+	d := aggregate.Dataset{Workers: n, Items: int(s.Items), Classes: int(s.Classes)}
+	for _, l := range c.labels {
+		if tests[l.worker].Verdict != aggregate.Spammer && gold[l.item] < 0 {
+			d.Labels = append(d.Labels, aggregate.Label{Worker: int32(l.worker), Item: int32(l.item), Class: int32(l.class)})
+		}
+	}
+	agg := make([]int, s.Items)
+	if len(d.Labels) > 0 {
+		r, err := aggregate.DawidSkene(&d, m.cfg.Aggregation)
+		if err != nil {
+			return nil, nil, uint256.Int{}, errf(ErrInvalidState, "aggregation: %v", err)
+		}
+		agg = r.Labels
+	}
+	accepted := make([]bool, len(c.labels))
+	scores := make([]Score, n)
+	for i, p := range c.participants {
+		scores[i] = Score{Addr: p.addr, Validator: p.validator, Verdict: tests[i].Verdict}
+	}
+	for i, l := range c.labels {
+		ok := int(l.class) == agg[l.item]
+		if g := gold[l.item]; g >= 0 {
+			ok = int(l.class) == g
+		}
+		if tests[l.worker].Verdict == aggregate.Spammer {
+			ok = false
+		}
+		if s.Quorum > 0 && l.approve+l.reject >= s.Quorum && l.reject > l.approve {
+			ok = false
+		}
+		accepted[i] = ok
+		scores[l.worker].Submitted++
+		if ok {
+			scores[l.worker].Accepted++
+		}
+	}
+	for _, v := range c.votes {
+		scores[v.validator].Submitted++
+		if v.approve == accepted[v.label] {
+			scores[v.validator].Accepted++
+		}
+	}
+	owed := map[stake.Address]*uint256.Int{}
+	pay := func(a stake.Address, x *uint256.Int) {
+		if x.IsZero() {
+			return
+		}
+		if owed[a] == nil {
+			owed[a] = new(uint256.Int)
+		}
+		owed[a].Add(owed[a], x)
+	}
+	for i, p := range c.participants {
+		sc := &scores[i]
+		if sc.Submitted == 0 {
+			continue
+		}
+		approval := uint32(uint64(sc.Accepted) * 10000 / uint64(sc.Submitted))
+		var payBps, slashBps uint32
+		switch {
+		case sc.Verdict == aggregate.Spammer:
+			slashBps = m.cfg.SpammerSlashBps
+		case approval < m.cfg.MinApprovalBps:
+			slashBps = m.cfg.LowQualitySlashBps
+		default:
+			for _, t := range m.cfg.Tiers {
+				if approval >= t.MinApprovalBps {
+					payBps = t.PayBps
+					break
+				}
+			}
+		}
+		sc.Slashed = bps(&p.bond, slashBps, true)
+		unit := s.Reward
+		if p.validator {
+			unit = s.ValidatorReward
+		}
+		var gross uint256.Int
+		gross.Mul(&unit, uint256.NewInt(uint64(sc.Accepted)))
+		sc.Reward = bps(&gross, payBps, false)
+		reward := sc.Reward
+		if g := m.guild(p.guild); g != nil && g.owner != p.addr {
+			cut := bps(&reward, g.cutBps, false)
+			pay(g.owner, &cut)
+			reward.Sub(&reward, &cut)
+		}
+		pay(p.addr, &reward)
+	}
+	if !s.HolderReward.IsZero() {
+		var total uint64
+		for _, w := range s.Words {
+			total += uint64(w.Weight)
+		}
+		for _, w := range s.Words {
+			var share uint256.Int
+			share.MulDivOverflow(&s.HolderReward, uint256.NewInt(uint64(w.Weight)), uint256.NewInt(total))
+			owner, _, _ := m.WordOwner(w.Word)
+			pay(owner, &share)
+		}
+	}
+	claims := make([]claim, 0, len(owed))
+	var sum uint256.Int
+	for a, x := range owed {
+		claims = append(claims, claim{addr: a, amount: *x})
+		sum.Add(&sum, x)
+	}
+	slices.SortFunc(claims, func(x, y claim) int { return cmpAddr(x.addr, y.addr) })
+	if c.vault.Lt(&sum) {
+		return nil, nil, uint256.Int{}, errf(ErrInvalidState, "claims %s exceed the vault %s", sum.Dec(), c.vault.Dec())
+	}
+	return scores, claims, sum, nil
+}
+
+func (m *Machine) finalize(env sm.Env, id uint64) ([]sm.Event, error) {
+	c := m.campaign(id)
+	if c == nil {
+		return nil, errf(ErrUnknownCampaign, "campaign %d", id)
+	}
+	if c.phase != phaseOpen {
+		return nil, errf(ErrTooLate, "finalized already")
+	}
+	if env.Time < c.end {
+		return nil, errf(ErrTooEarly, "campaign ends at %d, now %d", c.end, env.Time)
+	}
+	scores, claims, owed, err := m.settle(c)
+	if err != nil {
+		return nil, err
+	}
+	var refund uint256.Int
+	refund.Sub(&c.vault, &owed)
+	tk := m.tokens(env)
+	var refunded, fees, burned, toBurn, held uint256.Int
+	vault := m.VaultID(id)
+	switch {
+	case refund.IsZero():
+	case owed.IsZero():
+		if _, _, err := tk.do(m.cfg.Self, stake.EscrowRefund{ID: vault}); err != nil {
+			return nil, err
+		}
+		refunded.Add(&refunded, &refund)
+	default:
+		net, fee, err := tk.do(m.cfg.Self, release(vault, c.client, refund))
+		if err != nil {
+			return nil, err
+		}
+		refunded.Add(&refunded, &net)
+		fees.Add(&fees, &fee)
+	}
+	held.Add(&held, &refund)
+	for i, p := range c.participants {
+		if p.bond.IsZero() {
+			continue
+		}
+		held.Add(&held, &p.bond)
+		bid := m.BondID(id, p.addr)
+		slashed := scores[i].Slashed
+		if !slashed.IsZero() {
+			net, fee, err := tk.do(m.cfg.Self, release(bid, m.cfg.Self, slashed))
+			if err != nil {
+				return nil, err
+			}
+			toBurn.Add(&toBurn, &net)
+			fees.Add(&fees, &fee)
+		}
+		if slashed.Lt(&p.bond) {
+			if _, _, err := tk.do(m.cfg.Self, stake.EscrowRefund{ID: bid}); err != nil {
+				return nil, err
+			}
+			var rest uint256.Int
+			rest.Sub(&p.bond, &slashed)
+			refunded.Add(&refunded, &rest)
+		}
+	}
+	if !toBurn.IsZero() {
+		if _, _, err := tk.do(m.cfg.Self, stake.Burn{Amount: toBurn}); err != nil {
+			return nil, err
+		}
+		burned.Add(&burned, &toBurn)
+	}
+	c.phase = phaseFinalized
+	c.claims = claims
+	c.vault = owed
+	m.totals.Refunded.Add(&m.totals.Refunded, &refunded)
+	m.totals.Fees.Add(&m.totals.Fees, &fees)
+	m.totals.Burned.Add(&m.totals.Burned, &burned)
+	m.totals.Held.Sub(&m.totals.Held, &held)
+	ev := make([]sm.Event, 0, len(scores)+1)
+	for _, sc := range scores {
+		d := append(appendU64(nil, id), sc.Addr[:]...)
+		d = append(appendBool(d, sc.Validator), u32be(sc.Submitted)...)
+		d = append(append(d, u32be(sc.Accepted)...), byte(sc.Verdict))
+		ev = append(ev, event("score", appendAmt(appendAmt(d, &sc.Reward), &sc.Slashed)))
+	}
+	d := appendAmt(appendAmt(appendU64(nil, id), &refund), &owed)
+	return append(ev, event("finalize", appendAmt(d, &burned))), nil
+}
+
+func (m *Machine) claim(env sm.Env, sender stake.Address, id uint64) ([]sm.Event, error) {
+	c := m.campaign(id)
+	if c == nil {
+		return nil, errf(ErrUnknownCampaign, "campaign %d", id)
+	}
+	switch {
+	case c.phase == phaseOpen:
+		return nil, errf(ErrTooEarly, "campaign not finalized")
+	case c.phase == phaseClosed || env.Time >= c.end+m.cfg.ClaimWindow:
+		return nil, errf(ErrTooLate, "claim window closed at %d", c.end+m.cfg.ClaimWindow)
+	}
+	i, ok := slices.BinarySearchFunc(c.claims, sender, func(x claim, a stake.Address) int { return cmpAddr(x.addr, a) })
+	if !ok || c.claims[i].claimed {
+		return nil, errf(ErrNothingToClaim, "%s", sender)
+	}
+	amt := c.claims[i].amount
+	net, fee, err := m.tokens(env).do(m.cfg.Self, release(m.VaultID(id), sender, amt))
+	if err != nil {
+		return nil, err
+	}
+	c.claims[i].claimed = true
+	c.vault.Sub(&c.vault, &amt)
+	m.totals.Paid.Add(&m.totals.Paid, &net)
+	m.totals.Fees.Add(&m.totals.Fees, &fee)
+	m.totals.Held.Sub(&m.totals.Held, &amt)
+	d := append(appendU64(nil, id), sender[:]...)
+	return []sm.Event{event("claim", appendAmt(appendAmt(d, &net), &fee))}, nil
+}
+
+func (m *Machine) burnUnclaimed(env sm.Env, id uint64) ([]sm.Event, error) {
+	c := m.campaign(id)
+	if c == nil {
+		return nil, errf(ErrUnknownCampaign, "campaign %d", id)
+	}
+	switch {
+	case c.phase == phaseOpen || env.Time < c.end+m.cfg.ClaimWindow:
+		return nil, errf(ErrTooEarly, "claim window open until %d", c.end+m.cfg.ClaimWindow)
+	case c.phase == phaseClosed:
+		return nil, errf(ErrTooLate, "burned already")
+	}
+	left := c.vault
+	var net, fee uint256.Int
+	if !left.IsZero() {
+		tk := m.tokens(env)
+		var err error
+		if net, fee, err = tk.do(m.cfg.Self, release(m.VaultID(id), m.cfg.Self, left)); err != nil {
+			return nil, err
+		}
+		if !net.IsZero() {
+			if _, _, err := tk.do(m.cfg.Self, stake.Burn{Amount: net}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range c.claims {
+		c.claims[i].claimed = true
+	}
+	c.phase = phaseClosed
+	c.vault.Clear()
+	m.totals.Burned.Add(&m.totals.Burned, &net)
+	m.totals.Fees.Add(&m.totals.Fees, &fee)
+	m.totals.Held.Sub(&m.totals.Held, &left)
+	return []sm.Event{event("burn", appendAmt(appendAmt(appendU64(nil, id), &net), &fee))}, nil
+}
