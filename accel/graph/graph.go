@@ -307,10 +307,10 @@ func checkShape(s Shape, scalar bool) error {
 		if d < 1 || d > MaxDim {
 			return fmt.Errorf("dimension %d out of range [1, %d] in shape %v", d, MaxDim, s)
 		}
-		total *= d
-		if total > MaxElements {
+		if total > MaxElements/d { // checked before multiplying: no overflow on 32-bit ints
 			return fmt.Errorf("shape %v exceeds %d elements", s, MaxElements)
 		}
+		total *= d
 	}
 	return nil
 }

@@ -212,8 +212,13 @@ type Program struct {
 	State  []int
 }
 
-// MaxBatch bounds the batch size a program may be compiled for.
-const MaxBatch = 1 << 16
+// MaxBatch bounds the batch size a program may be compiled for, and MaxBatchElements the
+// elements of any batched tensor (so that every index fits a 32-bit int, and 386 computes
+// what amd64 does).
+const (
+	MaxBatch         = 1 << 16
+	MaxBatchElements = 1<<31 - 1
+)
 
 type compiler struct {
 	p    *Program
@@ -263,6 +268,11 @@ func Compile(g *Graph, batch int, opt Optimizer) (*Program, error) {
 	opt = opt.EnsureDefaults()
 	if err := opt.Validate(); err != nil {
 		return nil, err
+	}
+	for i, n := range g.nodes {
+		if n.Op != OpParam && n.Op != OpSoftmaxCrossEntropy && int64(batch)*int64(n.Shape.Size()) > MaxBatchElements {
+			return nil, fmt.Errorf("graph: batch %d of node %d (%s, %v per sample) exceeds %d elements", batch, i, n.Op, n.Shape, MaxBatchElements)
+		}
 	}
 	nodes := g.nodes
 	c := &compiler{p: &Program{Graph: g, Batch: batch, Opt: opt}, out: make([]int, len(nodes)),
