@@ -15,6 +15,13 @@
 //     GOMAXPROCS or Config.Workers;
 //   - randomness comes only from internal/rng streams keyed by the run's seed.
 //
+// On amd64 CPUs with AVX2 the GEMM micro-kernel (and so the convolutions), ReLU, ReLUGrad, SGD
+// and AdamW run as assembly that performs the same IEEE-754 operations in the same order (a
+// rounded multiply, then an add; never an FMA); 386, arm64, other CPUs and the purego build tag
+// use the pure-Go twins, and the kern tests compare the two bit for bit. Parallel work goes to a
+// persistent worker pool, so a training step starts no goroutine and allocates nothing in this
+// package.
+//
 // A lint test (internal/lint) fails if kernel code gains an unguarded multiply-add or a call to
 // math.Exp, math.Log, math.Tanh, math.Pow and their kin. Golden state hashes of reference
 // training runs in testdata are checked on amd64 (GOAMD64 v1 and v3), 386 and arm64 (under

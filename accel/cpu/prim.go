@@ -45,10 +45,11 @@ func positive(what string, vals ...int) error {
 		if v < 1 || v > maxExecElements {
 			return fmt.Errorf("%w: %s: size %d out of range [1, %d]", accel.ErrInvalidArgument, what, v, maxExecElements)
 		}
-		p *= v
-		if p > maxExecElements {
+		// p ≤ maxExecElements, so the check cannot overflow a 32-bit int (386).
+		if v > maxExecElements/p {
 			return fmt.Errorf("%w: %s: %v holds more than %d elements", accel.ErrInvalidArgument, what, vals, maxExecElements)
 		}
+		p *= v
 	}
 	return nil
 }
@@ -159,8 +160,95 @@ func operandsOf(p graph.Prim, d graph.Dims, n int) (operands, error) {
 	return o, nil
 }
 
-// scratch holds the per-run buffers the convolution kernels need.
-type scratch struct{ col []float32 }
+// scratch holds the per-run buffers the convolution kernels need, and the reusable tasks that
+// split pooling and the element-wise primitives across workers.
+type scratch struct {
+	col  []float32
+	pool poolTask
+	elem elemTask
+}
+
+// elemGrain is the least number of elements an element-wise primitive hands to a worker.
+const elemGrain = 1 << 14
+
+// elemTask runs an element-wise primitive (ReLU, ReLUGrad, SGD, AdamW) on a range of elements:
+// each element depends on the same element of the operands only, so splitting changes no bit.
+type elemTask struct {
+	prim            graph.Prim
+	d               graph.Dims
+	out, a, b, m, v []float32
+	c1, c2          float32 // AdamW bias corrections
+}
+
+// Range runs the primitive on elements [lo, hi).
+func (t *elemTask) Range(lo, hi int) {
+	d := t.d
+	switch t.prim {
+	case graph.PrimReLU:
+		kern.ReLU(t.out[lo:hi], t.a[lo:hi])
+	case graph.PrimReLUGrad:
+		kern.ReLUGrad(t.out[lo:hi], t.a[lo:hi], t.b[lo:hi])
+	case graph.PrimSGD:
+		kern.SGD(t.out[lo:hi], t.a[lo:hi], t.v[lo:hi], d.LR, d.Momentum, d.WeightDecay)
+	case graph.PrimAdamW:
+		kern.AdamW(t.out[lo:hi], t.a[lo:hi], t.m[lo:hi], t.v[lo:hi], d.LR, d.Beta1, d.Beta2, d.Eps, d.WeightDecay, t.c1, t.c2)
+	}
+}
+
+// runElem runs t over its n elements, split across the workers, and clears it.
+func runElem(par kern.Par, sc *scratch, t elemTask, n int) {
+	var p *elemTask
+	if sc != nil {
+		p = &sc.elem
+	} else {
+		p = new(elemTask)
+	}
+	*p = t
+	par.Run(n, elemGrain, p)
+	*p = elemTask{}
+}
+
+// poolTask runs a pooling primitive on a range of samples: every output plane depends on its own
+// input plane only, so splitting the batch changes no bit. It is reused, so that a step
+// allocates nothing.
+type poolTask struct {
+	prim      graph.Prim
+	s         kern.PoolShape
+	out, a, b []float32 // outs[0], ins[0], ins[1] of the primitive
+}
+
+// Range runs the primitive on samples [lo, hi).
+func (t *poolTask) Range(lo, hi int) {
+	s := t.s
+	s.N = hi - lo
+	xn, yn := s.C*s.H*s.W, s.C*s.OH()*s.OW()
+	switch t.prim {
+	case graph.PrimMaxPool2D:
+		kern.MaxPool2D(t.out[lo*yn:hi*yn], t.a[lo*xn:hi*xn], s)
+	case graph.PrimMaxPool2DGrad:
+		kern.MaxPool2DGrad(t.out[lo*xn:hi*xn], t.a[lo*yn:hi*yn], t.b[lo*xn:hi*xn], s)
+	case graph.PrimAvgPool2D:
+		kern.AvgPool2D(t.out[lo*yn:hi*yn], t.a[lo*xn:hi*xn], s)
+	case graph.PrimAvgPool2DGrad:
+		kern.AvgPool2DGrad(t.out[lo*xn:hi*xn], t.a[lo*yn:hi*yn], s)
+	}
+}
+
+// runPool runs a pooling primitive split over the batch.
+func runPool(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins, outs [][]float32) {
+	var t *poolTask
+	if sc != nil {
+		t = &sc.pool
+	} else {
+		t = new(poolTask)
+	}
+	*t = poolTask{prim: p, s: poolShape(d), out: outs[0], a: ins[0]}
+	if len(ins) > 1 {
+		t.b = ins[1]
+	}
+	par.Run(d.NB, max(1, (1<<15)/max(1, d.C*d.H*d.W)), t)
+	*t = poolTask{}
+}
 
 func (s *scratch) get(n int) []float32 {
 	if cap(s.col) < n {
@@ -190,9 +278,9 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 	case graph.PrimBiasGrad:
 		kern.BiasGrad(outs[0], ins[0], d.NB, d.C, d.S)
 	case graph.PrimReLU:
-		kern.ReLU(outs[0], ins[0])
+		runElem(par, sc, elemTask{prim: p, out: outs[0], a: ins[0]}, len(outs[0]))
 	case graph.PrimReLUGrad:
-		kern.ReLUGrad(outs[0], ins[0], ins[1])
+		runElem(par, sc, elemTask{prim: p, out: outs[0], a: ins[0], b: ins[1]}, len(outs[0]))
 	case graph.PrimTanh:
 		kern.Tanh(outs[0], ins[0])
 	case graph.PrimTanhGrad:
@@ -210,14 +298,8 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 	case graph.PrimConv2DGradWeight:
 		s := convShape(d)
 		kern.Conv2DGradWeight(par, outs[0], ins[0], ins[1], sc.get(s.ColLen()), s)
-	case graph.PrimMaxPool2D:
-		kern.MaxPool2D(outs[0], ins[0], poolShape(d))
-	case graph.PrimMaxPool2DGrad:
-		kern.MaxPool2DGrad(outs[0], ins[0], ins[1], poolShape(d))
-	case graph.PrimAvgPool2D:
-		kern.AvgPool2D(outs[0], ins[0], poolShape(d))
-	case graph.PrimAvgPool2DGrad:
-		kern.AvgPool2DGrad(outs[0], ins[0], poolShape(d))
+	case graph.PrimMaxPool2D, graph.PrimMaxPool2DGrad, graph.PrimAvgPool2D, graph.PrimAvgPool2DGrad:
+		runPool(par, sc, p, d, ins, outs)
 	case graph.PrimSoftmaxXent:
 		outs[0][0] = kern.SoftmaxXent(outs[1], ins[0], labels, d.NB, d.C)
 	case graph.PrimSoftmaxXentGrad:
@@ -225,7 +307,7 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 	case graph.PrimSGD:
 		copyIfDistinct(outs[0], ins[0])
 		copyIfDistinct(outs[1], ins[2])
-		kern.SGD(outs[0], ins[1], outs[1], d.LR, d.Momentum, d.WeightDecay)
+		runElem(par, sc, elemTask{prim: p, d: d, out: outs[0], a: ins[1], v: outs[1]}, len(outs[0]))
 	case graph.PrimAdamStep:
 		outs[0][0], outs[0][1] = float32(ins[0][0]*d.Beta1), float32(ins[0][1]*d.Beta2)
 	case graph.PrimAdamW:
@@ -234,7 +316,7 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 		copyIfDistinct(outs[2], ins[3])
 		pow := ins[4]
 		c1, c2 := 1/(1-pow[0]), 1/(1-pow[1])
-		kern.AdamW(outs[0], ins[1], outs[1], outs[2], d.LR, d.Beta1, d.Beta2, d.Eps, d.WeightDecay, c1, c2)
+		runElem(par, sc, elemTask{prim: p, d: d, out: outs[0], a: ins[1], m: outs[1], v: outs[2], c1: c1, c2: c2}, len(outs[0]))
 	default:
 		panic(fmt.Sprintf("cpu: execute: unchecked primitive %s", p))
 	}

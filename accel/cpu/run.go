@@ -22,7 +22,15 @@ type run struct {
 	rng    [32]byte
 	sc     scratch
 	hashes []accel.Hash // per state slot, reused
+	ops    []boundInstr // per instruction of prog, its operands bound to bufs
 	closed bool
+}
+
+// boundInstr is an instruction with its operand slices resolved once at Open, so that running
+// a step allocates nothing.
+type boundInstr struct {
+	ins, outs [][]float32 // the labels input, if any, is nil in ins
+	labels    []int32     // the run's labels buffer if the instruction reads the labels
 }
 
 var (
@@ -70,6 +78,21 @@ func (b *Backend) Open(ctx context.Context, spec accel.RunSpec) (accel.Run, erro
 			return nil, fmt.Errorf("cpu: open: %w", err)
 		}
 	}
+	r.ops = make([]boundInstr, len(p.Instrs))
+	for i, in := range p.Instrs {
+		b := boundInstr{ins: make([][]float32, len(in.In)), outs: make([][]float32, len(in.Out))}
+		for k, s := range in.In {
+			if s == p.LabelSlot {
+				b.labels = r.labels
+				continue
+			}
+			b.ins[k] = r.bufs[s]
+		}
+		for k, s := range in.Out {
+			b.outs[k] = r.bufs[s]
+		}
+		r.ops[i] = b
+	}
 	return r, nil
 }
 
@@ -101,32 +124,26 @@ func (r *run) loadFrom(data *dataset.Set, batch []int32) error {
 	return nil
 }
 
-// exec runs instruction i over the run's buffers and returns the loss it produced, if any.
-func (r *run) exec(in graph.Instr) {
-	ins := make([][]float32, len(in.In))
-	var labels []int32
-	for k, s := range in.In {
-		if s == r.prog.LabelSlot {
-			labels = r.labels
-			continue
-		}
-		ins[k] = r.bufs[s]
+// exec runs instruction i of the program over the run's buffers.
+func (r *run) exec(i int) {
+	in, b := &r.prog.Instrs[i], &r.ops[i]
+	execute(r.par, &r.sc, in.Prim, in.Dims, b.ins, b.labels, b.outs)
+}
+
+// stateHasher hashes the state tensors of a run in parallel, one tensor per index.
+type stateHasher run
+
+// Range hashes state tensors [lo, hi).
+func (h *stateHasher) Range(lo, hi int) {
+	p := h.prog
+	for i := lo; i < hi; i++ {
+		s := p.State[i]
+		h.hashes[i] = accel.TensorHash(p.Slots[s].Shape, h.bufs[s])
 	}
-	outs := make([][]float32, len(in.Out))
-	for k, s := range in.Out {
-		outs[k] = r.bufs[s]
-	}
-	execute(r.par, &r.sc, in.Prim, in.Dims, ins, labels, outs)
 }
 
 func (r *run) stateHash() accel.Hash {
-	p := r.prog
-	r.par.For(len(p.State), 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := p.State[i]
-			r.hashes[i] = accel.TensorHash(p.Slots[s].Shape, r.bufs[s])
-		}
-	})
+	r.par.Run(len(r.prog.State), 1, (*stateHasher)(r))
 	return accel.StateHash(r.step, r.rng, r.hashes)
 }
 
@@ -144,8 +161,8 @@ func (r *run) Train(ctx context.Context, batches [][]int32) ([]accel.StepResult,
 		if err := r.load(batch); err != nil {
 			return res, fmt.Errorf("cpu: train: step %d of the segment: %w", i, err)
 		}
-		for _, in := range r.prog.Instrs {
-			r.exec(in)
+		for i := range r.prog.Instrs {
+			r.exec(i)
 		}
 		r.step++
 		res = append(res, accel.StepResult{Step: r.step, Hash: r.stateHash(), Loss: r.bufs[r.prog.LossSlot][0]})
@@ -173,7 +190,7 @@ func (r *run) Trace(ctx context.Context, batch []int32) (*accel.Trace, error) {
 			r.restore(saved)
 			return nil, err
 		}
-		r.exec(in)
+		r.exec(i)
 		hs := make([]accel.Hash, len(in.Out))
 		for k, s := range in.Out {
 			hs[k] = accel.TensorHash(p.Slots[s].Shape, r.bufs[s])
@@ -212,7 +229,7 @@ func (r *run) Close() error {
 		return accel.ErrClosed
 	}
 	r.closed = true
-	r.bufs = nil
+	r.bufs, r.ops = nil, nil
 	return nil
 }
 
@@ -253,9 +270,9 @@ func (r *run) Evaluate(ctx context.Context, data *dataset.Set) (accel.Eval, erro
 		if err := r.loadFrom(data, batch); err != nil {
 			return accel.Eval{}, fmt.Errorf("cpu: evaluate: %w", err)
 		}
-		for _, in := range p.Instrs {
+		for i, in := range p.Instrs {
 			if in.Phase == graph.PhaseForward {
-				r.exec(in)
+				r.exec(i)
 			}
 		}
 		pr := r.bufs[probs]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // MaxLen is the largest number of elements any tensor or scratch buffer
@@ -179,10 +180,35 @@ func validRange(n, stride, off, size int) (lo, hi int) {
 func Conv2D(p Par, y, x, w, col []float32, s ConvShape) {
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
+	t := convTasks.Get().(*convTask)
 	for n := range s.N {
-		xs := x[n*xn : n*xn+xn]
-		p.For(ckk, rowGrain(q), func(lo, hi int) { im2colRows(col, xs, s, lo, hi) })
+		*t = convTask{col: col, x: x[n*xn : n*xn+xn], s: s}
+		p.Run(ckk, rowGrain(q), t)
 		Gemm(p, false, false, s.O, q, ckk, w, ckk, col, q, y[n*yn:n*yn+yn], q, false)
+	}
+	*t = convTask{}
+	convTasks.Put(t)
+}
+
+// convTask is the parallel part of a convolution kernel for one sample:
+// im2col of x into col, by rows of col, or (col2im set) col2im of col into
+// x, by channels.
+type convTask struct {
+	col, x []float32
+	s      ConvShape
+	col2im bool
+}
+
+// convTasks recycles convTask values, so that the kernels do not allocate.
+var convTasks = sync.Pool{New: func() any { return new(convTask) }}
+
+// Range fills rows [lo, hi) of col (im2col) or folds the channels [lo, hi)
+// of col into x (col2im).
+func (t *convTask) Range(lo, hi int) {
+	if t.col2im {
+		col2imChannels(t.x, t.col, t.s, lo, hi)
+	} else {
+		im2colRows(t.col, t.x, t.s, lo, hi)
 	}
 }
 
@@ -200,12 +226,15 @@ func Conv2D(p Par, y, x, w, col []float32, s ConvShape) {
 func Conv2DGradInput(p Par, dx, dy, w, dcol []float32, s ConvShape) {
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
+	t := convTasks.Get().(*convTask)
 	for n := range s.N {
 		Gemm(p, true, false, ckk, q, s.O, w, ckk, dy[n*yn:n*yn+yn], q, dcol, q, false)
-		dxs := dx[n*xn : n*xn+xn]
 		// Rows of channel ci only touch dx[n][ci]: channels are independent.
-		p.For(s.C, rowGrain(s.KH*s.KW*q), func(lo, hi int) { col2imChannels(dxs, dcol, s, lo, hi) })
+		*t = convTask{col: dcol, x: dx[n*xn : n*xn+xn], s: s, col2im: true}
+		p.Run(s.C, rowGrain(s.KH*s.KW*q), t)
 	}
+	*t = convTask{}
+	convTasks.Put(t)
 }
 
 // col2imChannels folds the rows of channels [c0, c1) of dcol into dx.
@@ -250,11 +279,14 @@ func Conv2DGradWeight(p Par, dw, dy, x, col []float32, s ConvShape) {
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
 	clear(dw[:s.O*ckk])
+	t := convTasks.Get().(*convTask)
 	for n := range s.N {
-		xs := x[n*xn : n*xn+xn]
-		p.For(ckk, rowGrain(q), func(lo, hi int) { im2colRows(col, xs, s, lo, hi) })
+		*t = convTask{col: col, x: x[n*xn : n*xn+xn], s: s}
+		p.Run(ckk, rowGrain(q), t)
 		Gemm(p, false, true, s.O, ckk, q, dy[n*yn:n*yn+yn], q, col, q, dw, ckk, true)
 	}
+	*t = convTask{}
+	convTasks.Put(t)
 }
 
 // rowGrain returns how many rows of the given length make a unit of

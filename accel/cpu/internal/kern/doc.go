@@ -23,9 +23,12 @@
 // (ConvShape.Validate, PoolShape.Validate, CheckGemm, CheckLabels); each
 // kernel documents the slice lengths it needs. With invalid arguments a
 // kernel panics with an index out of range; it never reads or writes
-// outside the slices it is given. Scratch buffers are supplied by the
-// caller, so the kernels allocate only the goroutines of Par.For. Output
-// slices must not overlap inputs unless a kernel says they may.
+// outside the slices it is given (the assembly kernels are only called
+// after Go code has indexed the last element they touch). Scratch buffers
+// are supplied by the caller and parallel work goes to a persistent worker
+// pool through reusable task values, so the kernels do not allocate in
+// steady state. Output slices must not overlap inputs unless a kernel says
+// they may.
 //
 // # Parallelism
 //
@@ -33,6 +36,21 @@
 // image) into disjoint ranges; each output is computed by exactly one
 // goroutine, in the same order as a sequential run. Sums are never split,
 // so results do not depend on Par.Workers or GOMAXPROCS.
+//
+// # Assembly kernels
+//
+// On amd64 (without the purego build tag) the GEMM micro-kernel, the
+// element-wise ReLU and ReLUGrad and the SGD and AdamW updates have AVX2
+// versions, chosen at run time when CPUID reports AVX2 and the operating
+// system saves the YMM registers (hasAVX2 in gemm_amd64.go; there is no
+// golang.org/x/sys/cpu in this module). Each has a pure-Go twin, which is
+// what 386, arm64, CPUs without AVX2 and purego builds run, and the tests
+// and fuzz targets compare the two bit for bit. The assembly computes the
+// canonical arithmetic below lane by lane: a product is VMULPS (rounded),
+// a sum VADDPS, never an FMA instruction, and each lane of a GEMM
+// accumulator is one element of C folded over l ascending. The GEMM packs
+// 16-column panels of B (of at most 256 reduction steps, the fold resuming
+// from the stored float32 accumulators) and computes 4×16 tiles of C.
 //
 // # Canonical arithmetic
 //

@@ -24,6 +24,11 @@ func Scale(y, x []float32, s float32) {
 // values, both zeros and NaN all give +0. x must be at least as long as y;
 // y may alias x.
 func ReLU(y, x []float32) {
+	relu(y, x[:len(y)])
+}
+
+// reluGo is the pure-Go ReLU kernel; len(x) ≥ len(y).
+func reluGo(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
 		if v > 0 {
@@ -38,6 +43,11 @@ func ReLU(y, x []float32) {
 // y is the output of ReLU. dy and y must be at least as long as dx; dx may
 // alias dy.
 func ReLUGrad(dx, dy, y []float32) {
+	reluGrad(dx, dy[:len(dx)], y[:len(dx)])
+}
+
+// reluGradGo is the pure-Go ReLUGrad kernel; len(dy), len(y) ≥ len(dx).
+func reluGradGo(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, v := range y {
 		if v > 0 {

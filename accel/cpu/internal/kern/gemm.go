@@ -3,6 +3,7 @@ package kern
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // ErrShape is the sentinel wrapped by every shape and length error of this
@@ -13,8 +14,9 @@ var ErrShape = errors.New("kern: invalid shape")
 // number of rows of C the axpy micro-kernel updates together.
 const gemmRows = 4
 
-// gemmGrain is the least number of multiply-adds worth a goroutine.
-const gemmGrain = 1 << 16
+// gemmGrain is the least number of multiply-adds worth handing to another
+// worker: about 10 µs of the AVX2 kernel, more than a wake-up costs.
+const gemmGrain = 1 << 18
 
 // Gemm computes C = op(A)·op(B), or C = C + op(A)·op(B) when accumulate is
 // set, for an m×k op(A), a k×n op(B) and an m×n C, all row-major:
@@ -32,8 +34,11 @@ const gemmGrain = 1 << 16
 // k = 0 sets C to +0 (or leaves it as it is when accumulate is set).
 // Elements of c outside the m×n window are neither read nor written.
 //
-// Gemm splits the rows of C among p.Workers goroutines; the result does not
-// depend on p. Preconditions, which CheckGemm verifies: m, n, k ≥ 0; the
+// Gemm splits the rows of C (or, when C is wider than tall, its columns)
+// among p.Workers goroutines; the result does not depend on p. On amd64 with
+// AVX2 the tiles are computed by an assembly kernel with the same
+// arithmetic (see "Assembly kernels" in the package documentation).
+// Preconditions, which CheckGemm verifies: m, n, k ≥ 0; the
 // leading dimensions are at least the row lengths they stride; the slices
 // are long enough for the elements addressed; c does not overlap a or b.
 // Gemm panics (index out of range) if they are violated.
@@ -53,17 +58,67 @@ func Gemm(p Par, transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	if transA {
 		ars, acs = 1, lda
 	}
-	tiles := (m + gemmRows - 1) / gemmRows
+	// Split the larger side: row tiles of gemmRows rows, or panels of
+	// gemmCols columns when C is wide and short (the convolutions' per-sample
+	// products), so that each worker packs only the panels of B it uses.
+	tiles, cols := (m+gemmRows-1)/gemmRows, (n+gemmCols-1)/gemmCols
+	byCols := cols > tiles
 	work := int64(gemmRows) * int64(n) * int64(k)
+	units := tiles
+	if byCols {
+		work = int64(m) * int64(gemmCols) * int64(k)
+		units = cols
+	}
 	grain := int(max(1, gemmGrain/work))
-	p.For(tiles, grain, func(lo, hi int) {
-		i0, i1 := lo*gemmRows, min(hi*gemmRows, m)
-		if transB {
-			gemmDot(i0, i1, n, k, a, ars, acs, b, ldb, c, ldc, accumulate)
-		} else {
-			gemmAxpy(i0, i1, n, k, a, ars, acs, b, ldb, c, ldc, accumulate)
-		}
-	})
+	t := gemmTasks.Get().(*gemmTask)
+	*t = gemmTask{transB: transB, byCols: byCols, m: m, n: n, k: k, a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
+	p.Run(units, grain, t)
+	*t = gemmTask{}
+	gemmTasks.Put(t)
+}
+
+// gemmCols is the column panel of Gemm when it splits columns.
+const gemmCols = 16
+
+// gemmTask is one Gemm call, split by Par.Run into tiles of gemmRows rows
+// of C, or (byCols) into panels of gemmCols columns. A(i,l) = a[i*ars+l*acs].
+type gemmTask struct {
+	transB     bool
+	byCols     bool
+	m, n, k    int
+	a          []float32
+	ars, acs   int
+	b          []float32
+	ldb        int
+	c          []float32
+	ldc        int
+	accumulate bool
+}
+
+// gemmTasks recycles gemmTask values, so that Gemm does not allocate.
+var gemmTasks = sync.Pool{New: func() any { return new(gemmTask) }}
+
+// Range computes the row tiles (or column panels) [lo, hi) of C, with the
+// assembly kernel where the architecture and the CPU have one (see
+// gemmTiles), or with the pure-Go kernels of this file; both compute
+// identical bits.
+func (t *gemmTask) Range(lo, hi int) {
+	if t.byCols {
+		gemmTiles(t, 0, t.m, lo*gemmCols, min(hi*gemmCols, t.n))
+	} else {
+		gemmTiles(t, lo*gemmRows, min(hi*gemmRows, t.m), 0, t.n)
+	}
+}
+
+// generic computes the block [i0, i1) × [j0, j1) of C with the pure-Go
+// kernels.
+func (t *gemmTask) generic(i0, i1, j0, j1 int) {
+	c := t.c[j0:]
+	if t.transB {
+		gemmDot(i0, i1, j1-j0, t.k, t.a, t.ars, t.acs, t.b[j0*t.ldb:], t.ldb, c, t.ldc, t.accumulate)
+	} else {
+		gemmAxpy(i0, i1, j1-j0, t.k, t.a, t.ars, t.acs, t.b[j0:], t.ldb, c, t.ldc, t.accumulate)
+	}
 }
 
 // CheckGemm reports whether the arguments of Gemm with the same names

@@ -254,6 +254,19 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
+// BenchmarkGemmSquare measures square n×n·n×n products, the sizes of the
+// issue's comparison with other matrix libraries (BENCHMARKS.md compares it
+// with PyTorch's torch.mm at one thread).
+func BenchmarkGemmSquare(b *testing.B) {
+	for _, n := range []int{256, 512, 1024} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("n=%d/w=%d", n, w), func(b *testing.B) {
+				benchGemm(b, false, false, n, n, n, w)
+			})
+		}
+	}
+}
+
 // FuzzGemm checks Gemm against the naive loop on fuzzed shapes, flags,
 // worker counts and inputs.
 func FuzzGemm(f *testing.F) {

@@ -13,6 +13,12 @@ import "github.com/deai-go/deai/internal/f32"
 // as long as w. With momentum 0, v is simply the last gg.
 func SGD(w, g, v []float32, lr, momentum, wd float32) {
 	g, v = g[:len(w)], v[:len(w)]
+	sgd(w, g, v, lr, momentum, wd)
+}
+
+// sgdGo is the pure-Go SGD kernel; len(g) and len(v) ≥ len(w).
+func sgdGo(w, g, v []float32, lr, momentum, wd float32) {
+	g, v = g[:len(w)], v[:len(w)]
 	for i, wi := range w {
 		gg := g[i] + float32(wd*wi)
 		vi := float32(momentum*v[i]) + gg
@@ -38,7 +44,19 @@ func SGD(w, g, v []float32, lr, momentum, wd float32) {
 // must be at least as long as w.
 func AdamW(w, g, m, v []float32, lr, b1, b2, eps, wd, c1, c2 float32) {
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
-	ob1, ob2 := 1-b1, 1-b2
+	adamW(w, g, m, v, adamParams{b1: b1, ob1: 1 - b1, b2: b2, ob2: 1 - b2, c1: c1, c2: c2, eps: eps, wd: wd, lr: lr})
+}
+
+// adamParams are the scalars of one AdamW step, in the order the assembly
+// kernel reads them.
+type adamParams struct {
+	b1, ob1, b2, ob2, c1, c2, eps, wd, lr float32
+}
+
+// adamWGo is the pure-Go AdamW kernel; len(g), len(m) and len(v) ≥ len(w).
+func adamWGo(w, g, m, v []float32, p adamParams) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	b1, ob1, b2, ob2, c1, c2, eps, wd, lr := p.b1, p.ob1, p.b2, p.ob2, p.c1, p.c2, p.eps, p.wd, p.lr
 	for i, wi := range w {
 		gi := g[i]
 		mi := float32(b1*m[i]) + float32(ob1*gi)

@@ -1,6 +1,9 @@
 package kern
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Par says how many goroutines a kernel may use. The zero value runs
 // everything inline on the calling goroutine.
@@ -8,44 +11,203 @@ import "sync"
 // A kernel's result never depends on Workers: parallel kernels split their
 // outputs into disjoint ranges, and every output is computed by exactly one
 // call of the range function, in the same order as a sequential run.
+//
+// The goroutines other than the caller's come from a pool shared by the
+// whole process, started on first use and kept for its lifetime (at most
+// maxPoolWorkers, one fewer than the largest Workers ever asked for), so
+// that a training step starts no goroutine and allocates nothing.
 type Par struct {
 	// Workers is the maximum number of goroutines, the caller's included.
 	// Values ≤ 1 mean run inline.
 	Workers int
 }
 
-// For calls fn on contiguous, disjoint ranges [lo, hi) that together cover
-// [0, n) exactly once, using at most p.Workers goroutines (the calling one
-// included) and ranges of at least grain indices (the last one may be
-// shorter only when n < grain). It returns when every call has returned;
-// it starts no goroutine that outlives it. With p.Workers ≤ 1, or when n
-// is smaller than 2*grain, it calls fn(0, n) inline. n ≤ 0 calls nothing;
-// grain < 1 counts as 1.
-//
-// fn must be safe to run concurrently on disjoint ranges and must not
-// panic: a panic in a goroutine other than the caller's ends the process.
+// Ranger is a unit of parallel work: Range processes the indices [lo, hi).
+// Kernels pass pointers to reusable task values, so that handing work to
+// Par.Run allocates nothing.
+type Ranger interface {
+	Range(lo, hi int)
+}
+
+// Func adapts a function to Ranger.
+type Func func(lo, hi int)
+
+// Range calls f(lo, hi).
+func (f Func) Range(lo, hi int) { f(lo, hi) }
+
+// For is Run with a function: it calls fn on contiguous, disjoint ranges
+// [lo, hi) that together cover [0, n) exactly once. A closure that
+// captures variables is allocated on every call; allocation-free callers
+// use Run with a reusable Ranger.
 func (p Par) For(n, grain int, fn func(lo, hi int)) {
+	p.Run(n, grain, Func(fn))
+}
+
+// Run calls r.Range on contiguous, disjoint ranges [lo, hi) that together
+// cover [0, n) exactly once, using at most p.Workers goroutines (the
+// calling one included) and ranges of at least grain indices (the last one
+// may be shorter only when n < grain). It returns when every call has
+// returned. With p.Workers ≤ 1, or when n is smaller than 2*grain, it calls
+// r.Range(0, n) inline. n ≤ 0 calls nothing; grain < 1 counts as 1.
+//
+// [0, n) is cut into up to overSplit*p.Workers equal ranges, which the
+// caller and the pool workers that are idle take one at a time until none
+// is left: on a machine shared with other processes, a worker that gets no
+// processor delays the call by one small range, not by 1/Workers of it.
+// The ranges depend only on n, grain and p.Workers, never on which
+// goroutine runs them or when. Run does not allocate in steady state and
+// may be called from inside a Range (the caller never waits for a range
+// nobody has started).
+//
+// r must be safe to run concurrently on disjoint ranges and must not
+// panic: a panic in a goroutine other than the caller's ends the process.
+func (p Par) Run(n, grain int, r Ranger) {
 	if n <= 0 {
 		return
 	}
 	if grain < 1 {
 		grain = 1
 	}
-	chunks := n / grain
-	if chunks > p.Workers {
-		chunks = p.Workers
-	}
-	if chunks <= 1 {
-		fn(0, n)
+	if p.Workers <= 1 {
+		r.Range(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for t := 1; t < chunks; t++ {
-		lo, hi := split(n, chunks, t), split(n, chunks, t+1)
-		wg.Go(func() { fn(lo, hi) })
+	chunks := min(n/grain, p.Workers*overSplit)
+	if chunks <= 1 {
+		r.Range(0, n)
+		return
 	}
-	fn(0, split(n, chunks, 1))
+	helpers := startWorkers(min(chunks, p.Workers) - 1)
+	j := getJob()
+	j.r, j.n, j.chunks = r, n, chunks
+	j.next.Store(0)
+	j.pending.Store(int64(chunks))
+	j.refs.Store(1)
+	for range helpers {
+		// Wake-ups queue only while the queue is shorter than the pool:
+		// under load, workers do not fall ever further behind on stale
+		// jobs, and the jobs they hold stay few.
+		if len(wake) >= int(started.Load()) {
+			break
+		}
+		j.refs.Add(1)
+		select {
+		case wake <- j:
+			continue
+		default:
+			j.refs.Add(-1)
+		}
+		break
+	}
+	if !j.work() {
+		<-j.done
+	}
+	j.release()
+}
+
+// overSplit is how many ranges per worker Run cuts.
+const overSplit = 4
+
+// maxPoolWorkers bounds the pool: Config.Workers of package cpu is at most
+// 1024, the caller's goroutine included.
+const maxPoolWorkers = 1023
+
+var (
+	// wake hands jobs to idle pool workers. A job sent here and found
+	// with no range left is simply released by the worker.
+	wake    = make(chan *job, maxPoolWorkers)
+	started atomic.Int32 // pool workers started
+	startMu sync.Mutex
+	// freeJobs holds released jobs for reuse. Unlike a sync.Pool it is not
+	// emptied by garbage collections, and a job released by a worker is
+	// found by the next caller on any processor.
+	freeJobs struct {
+		sync.Mutex
+		list []*job
+	}
+)
+
+// getJob returns a released job, or a new one.
+func getJob() *job {
+	freeJobs.Lock()
+	defer freeJobs.Unlock()
+	if n := len(freeJobs.list); n > 0 {
+		j := freeJobs.list[n-1]
+		freeJobs.list = freeJobs.list[:n-1]
+		return j
+	}
+	return newJob()
+}
+
+func newJob() *job { return &job{done: make(chan struct{}, 1)} }
+
+// startWorkers makes sure at least want pool workers run (up to
+// maxPoolWorkers) and returns how many may be woken. With every worker it
+// adds two jobs to freeJobs (and one more with the first): one caller at a
+// time never holds more than 2*workers+1 jobs (its own, one queued and one
+// in hand per worker), so it never allocates one.
+func startWorkers(want int) int {
+	want = min(want, maxPoolWorkers)
+	if int(started.Load()) < want {
+		startMu.Lock()
+		for int(started.Load()) < want {
+			freeJobs.Lock()
+			if started.Load() == 0 {
+				freeJobs.list = append(freeJobs.list, newJob())
+			}
+			freeJobs.list = append(freeJobs.list, newJob(), newJob())
+			freeJobs.Unlock()
+			started.Add(1)
+			go poolWorker()
+		}
+		startMu.Unlock()
+	}
+	return want
+}
+
+func poolWorker() {
+	for j := range wake {
+		if j.work() {
+			j.done <- struct{}{}
+		}
+		j.release()
+	}
+}
+
+// job is one call of Run in flight.
+type job struct {
+	r         Ranger
+	n, chunks int
+	next      atomic.Int64 // next range to take
+	pending   atomic.Int64 // ranges not yet finished
+	refs      atomic.Int64 // the caller and every wake-up sent, until released
+	done      chan struct{}
+}
+
+// work takes and runs ranges until none is left. It reports whether it
+// finished the last pending range, whose finisher signals done if it is
+// not the caller.
+func (j *job) work() (last bool) {
+	for {
+		t := j.next.Add(1) - 1
+		if t >= int64(j.chunks) {
+			return false
+		}
+		j.r.Range(split(j.n, j.chunks, int(t)), split(j.n, j.chunks, int(t)+1))
+		if j.pending.Add(-1) == 0 {
+			return true
+		}
+	}
+}
+
+// release drops one reference; the last one returns j to freeJobs.
+func (j *job) release() {
+	if j.refs.Add(-1) == 0 {
+		j.r = nil
+		freeJobs.Lock()
+		freeJobs.list = append(freeJobs.list, j)
+		freeJobs.Unlock()
+	}
 }
 
 // split returns the start of part t of [0, n) cut into parts equal parts,
