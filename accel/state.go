@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/deai-go/deai/accel/graph"
 	"github.com/deai-go/deai/internal/rng"
@@ -82,21 +83,47 @@ func TensorHash(shape []int, data []float32) Hash {
 	for _, d := range shape {
 		b = binary.LittleEndian.AppendUint32(b, uint32(d))
 	}
-	for _, v := range data {
-		if len(b)+4 > len(buf) {
-			h.Write(b)
-			b = buf[:0]
-		}
-		bits := math.Float32bits(v)
-		if v != v {
-			bits = CanonicalNaN
-		}
-		b = binary.LittleEndian.AppendUint32(b, bits)
-	}
 	h.Write(b)
+	// Hash in blocks: a block without NaN is written as it lies in memory where that is the
+	// specified little-endian layout; otherwise (a NaN, or a big-endian machine) value by value.
+	const block = 1024
+	for len(data) > 0 {
+		n := min(block, len(data))
+		chunk := data[:n]
+		data = data[n:]
+		if littleEndian && !hasNaN(chunk) {
+			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), 4*n))
+			continue
+		}
+		b = buf[:0]
+		for _, v := range chunk {
+			bits := math.Float32bits(v)
+			if v != v {
+				bits = CanonicalNaN
+			}
+			b = binary.LittleEndian.AppendUint32(b, bits)
+		}
+		h.Write(b)
+	}
 	var out Hash
 	h.Sum(out[:0])
 	return out
+}
+
+// littleEndian reports whether float32 values lie in memory in the byte order TensorHash
+// specifies.
+var littleEndian = func() bool {
+	x := uint32(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+func hasNaN(v []float32) bool {
+	for _, x := range v {
+		if x != x {
+			return true
+		}
+	}
+	return false
 }
 
 // LabelsHash returns the tensor hash of int32 labels: as TensorHash, with each label as its
@@ -120,7 +147,8 @@ func LabelsHash(shape []int, labels []int32) Hash {
 // StateHash returns SHA-256("deai/state/v1\x00" ‖ u64 step ‖ rng[32] ‖ u32 n ‖ tensor hashes…).
 func StateHash(step uint64, rngState [32]byte, tensors []Hash) Hash {
 	h := sha256.New()
-	b := append([]byte(nil), stateDomain...)
+	var buf [len(stateDomain) + 8 + 32 + 4]byte
+	b := append(buf[:0], stateDomain...)
 	b = binary.LittleEndian.AppendUint64(b, step)
 	b = append(b, rngState[:]...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(tensors)))

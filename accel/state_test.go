@@ -1,6 +1,8 @@
 package accel
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"math"
 	"strings"
@@ -88,5 +90,40 @@ func TestRunSpecValidate(t *testing.T) {
 func TestEvalAccuracy(t *testing.T) {
 	if (Eval{}).Accuracy() != 0 || (Eval{Samples: 4, Correct: 3}).Accuracy() != 0.75 {
 		t.Error("Accuracy")
+	}
+}
+
+// referenceTensorHash is the specification, value by value.
+func referenceTensorHash(shape []int, data []float32) Hash {
+	b := []byte(tensorDomain)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
+	for _, d := range shape {
+		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+	}
+	for _, v := range data {
+		bits := math.Float32bits(v)
+		if v != v {
+			bits = CanonicalNaN
+		}
+		b = binary.LittleEndian.AppendUint32(b, bits)
+	}
+	return sha256.Sum256(b)
+}
+
+func TestTensorHashMatchesSpecification(t *testing.T) {
+	specials := []float32{float32(math.NaN()), math.Float32frombits(0xffc00001), float32(math.Copysign(0, -1)), float32(math.Inf(-1)), math.Float32frombits(1)}
+	for _, n := range []int{0, 1, 1023, 1024, 1025, 5000} {
+		for k, special := range specials {
+			data := make([]float32, n)
+			for i := range data {
+				data[i] = float32(i%97) * 0.37
+			}
+			if n > 0 {
+				data[(n*(k+1))/(len(specials)+1)] = special
+			}
+			if got, want := TensorHash([]int{n}, data), referenceTensorHash([]int{n}, data); got != want {
+				t.Fatalf("n=%d special %v: %s, specification %s", n, special, got, want)
+			}
+		}
 	}
 }
