@@ -35,8 +35,9 @@ go vet ./...
 step "go test ./..."
 go test -count=1 ./...
 
-# The packages whose results must be bit-identical everywhere.
-exact=(./accel/... ./internal/...)
+# The packages whose results must be bit-identical everywhere (the runtime, proofs, the ledger,
+# label aggregation).
+exact=(./accel/... ./internal/... ./pol/... ./stake/... ./labeling/...)
 
 step "determinism: race detector, GOMAXPROCS 1,2,4,8"
 go test -count=1 -race -short "${exact[@]}"

@@ -18,7 +18,11 @@ func TestGeneratedCodeIsFresh(t *testing.T) {
 	if err != nil {
 		t.Skip("protoc not installed (Debian package protobuf-compiler): cannot check pol.pb.go for drift")
 	}
-	out, err := exec.Command("go", "tool", "-n", "protoc-gen-go").Output()
+	// Build the plugin for the machine that runs protoc, even when the test binary itself was
+	// cross-compiled (GOARCH=arm64 under qemu, GOARCH=386).
+	goTool := exec.Command("go", "tool", "-n", "protoc-gen-go")
+	goTool.Env = append(os.Environ(), "GOOS=", "GOARCH=", "GOAMD64=")
+	out, err := goTool.Output()
 	if err != nil {
 		t.Fatalf("locating protoc-gen-go with go tool: %v", err)
 	}
