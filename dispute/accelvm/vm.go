@@ -1,0 +1,484 @@
+package accelvm
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/deai-go/deai/accel"
+	"github.com/deai-go/deai/accel/cpu"
+	"github.com/deai-go/deai/accel/dataset"
+	"github.com/deai-go/deai/accel/graph"
+	"github.com/deai-go/deai/dispute"
+	"github.com/deai-go/deai/internal/merkle"
+)
+
+// MaxWitness bounds the size of a witness the referee decodes.
+const MaxWitness = 64 << 20
+
+// Config configures a VM. Program and Data are required.
+type Config struct {
+	// Backend recomputes chunks. Default: a one-worker accel/cpu backend (the reference).
+	Backend accel.Backend
+	// Program is the compiled training step of the disputed run.
+	Program *graph.Program
+	// Data is the training set; the referee keeps only its commitment and size, and checks
+	// every sample against them.
+	Data *dataset.Set
+	// RunSeed orders the batches: step i trains on dataset.BatchAt(RunSeed, N, batch, i)
+	// (pol.Binding.RunSeed).
+	RunSeed uint64
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Program == nil {
+		errs = append(errs, errors.New("accelvm: config: no program"))
+	}
+	if c.Data == nil {
+		errs = append(errs, errors.New("accelvm: config: no dataset"))
+	}
+	if c.Program != nil && c.Data != nil {
+		if err := (accel.RunSpec{Program: c.Program, Data: c.Data}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("accelvm: config: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// VM is the referee of disputes over one training run: it implements dispute.VM. It is
+// immutable after New and safe for concurrent use.
+type VM struct {
+	b        accel.Backend
+	p        *graph.Program
+	data     *dataset.Set
+	dataRoot merkle.Hash
+	seed     uint64
+	inPlace  []int // per slot: the transition that updates it in place, or -1
+}
+
+var _ dispute.VM = (*VM)(nil)
+
+// New returns the referee for cfg.
+func New(ctx context.Context, cfg Config) (*VM, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b := cfg.Backend
+	if b == nil {
+		c, err := cpu.New(cpu.Config{Workers: 1})
+		if err != nil {
+			return nil, fmt.Errorf("accelvm: %w", err)
+		}
+		b = c
+	}
+	vm := &VM{b: b, p: cfg.Program, data: cfg.Data, dataRoot: cfg.Data.Commitment(), seed: cfg.RunSeed,
+		inPlace: make([]int, len(cfg.Program.Slots))}
+	for i := range vm.inPlace {
+		vm.inPlace[i] = -1
+	}
+	for i, in := range cfg.Program.Instrs {
+		for _, o := range in.Out {
+			if slices.Contains(in.In, o) {
+				vm.inPlace[o] = i + 2
+			}
+		}
+	}
+	return vm, nil
+}
+
+// Transitions of a step besides the program's instructions.
+const (
+	trOpen = 0
+	trLoad = 1
+	// program instruction i is transition i+2; the seal is the last.
+)
+
+func (vm *VM) seal() uint64 { return uint64(len(vm.p.Instrs)) + 2 }
+
+// Instrs implements dispute.VM: the program's instructions plus open, load and seal.
+func (vm *VM) Instrs() uint64 { return uint64(len(vm.p.Instrs)) + 3 }
+
+// Chunks implements dispute.VM.
+func (vm *VM) Chunks(tr uint64) uint64 {
+	switch {
+	case tr == trOpen || tr == vm.seal():
+		return uint64(len(vm.p.State)) + 1
+	case tr == trLoad:
+		return uint64(vm.p.Batch)
+	case tr < vm.seal():
+		in := vm.p.Instrs[tr-2]
+		return uint64(numChunks(vm.p, in))
+	}
+	return 0
+}
+
+// Name returns a short description of transition tr ("open", "load", "seal" or the
+// primitive's name).
+func (vm *VM) Name(tr uint64) string {
+	switch {
+	case tr == trOpen:
+		return "open"
+	case tr == trLoad:
+		return "load"
+	case tr == vm.seal():
+		return "seal"
+	case tr < vm.seal():
+		return vm.p.Instrs[tr-2].Prim.String()
+	}
+	return "none"
+}
+
+// outs returns the slots transition tr writes (load and program instructions).
+func (vm *VM) outs(tr uint64) []int {
+	if tr == trLoad {
+		return []int{vm.p.InputSlot, vm.p.LabelSlot}
+	}
+	return vm.p.Instrs[tr-2].Out
+}
+
+// Witness is the referee's input for one chunk transition. Which fields matter depends on the
+// transition (see the package documentation).
+type Witness struct {
+	// Env is the environment root at the transition's start; Parts the partial results the
+	// pre-leaf commits (chunk > 0).
+	Env   Hash
+	Parts []Hash
+	// Step and RNG open the header (open's first chunk, seal's last); Hashes the state's
+	// tensor hashes (open's first chunk); HeaderProof proves the header in Env (seal).
+	Step        uint64
+	RNG         [32]byte
+	Hashes      []Hash
+	HeaderProof merkle.Proof
+	// Reads open input slots in Env.
+	Reads []Read
+	// Writes hold, per output, the segments the chunk writes, in ascending order, with their
+	// old values and proofs against the output's partial root as updated by the ones before.
+	Writes [][]Seg
+	// EnvOld and EnvProofs (last chunk) prove each output's slot root in Env, updated in
+	// order.
+	EnvOld    []Hash
+	EnvProofs []merkle.Proof
+	// Values is a whole tensor (open, seal) or a sample (load); Label and SampleProof the
+	// sample's label and dataset proof.
+	Values      []float32
+	Label       int32
+	SampleProof merkle.Proof
+}
+
+// Read opens some segments of one slot.
+type Read struct {
+	Slot     int
+	Root     Hash
+	EnvProof merkle.Proof
+	Segs     []Seg
+}
+
+// Seg is one segment of a tensor with its Merkle proof.
+type Seg struct {
+	Index int
+	Vals  []float32
+	Proof merkle.Proof
+}
+
+// Encode returns the witness's wire form (encoding/gob).
+func (w *Witness) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(w); err != nil {
+		return nil, fmt.Errorf("accelvm: encode witness: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeWitness decodes a witness; errors wrap dispute.ErrBadProof.
+func DecodeWitness(b []byte) (*Witness, error) {
+	if len(b) > MaxWitness {
+		return nil, fmt.Errorf("%w: witness of %d bytes", dispute.ErrBadProof, len(b))
+	}
+	w := new(Witness)
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(w); err != nil {
+		return nil, fmt.Errorf("%w: witness: %v", dispute.ErrBadProof, err)
+	}
+	return w, nil
+}
+
+func bad(format string, args ...any) error {
+	return fmt.Errorf("%w: accelvm: "+format, append([]any{dispute.ErrBadProof}, args...)...)
+}
+
+// Check implements dispute.VM: it recomputes chunk p.Chunk of transition p.Instr of step
+// p.Step from the agreed leaf pre and the witness.
+func (vm *VM) Check(path dispute.Path, pre Hash, wb []byte) (Hash, int64, error) {
+	w, err := DecodeWitness(wb)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	tr, e := path.Instr, path.Chunk
+	E := vm.Chunks(tr)
+	if e >= E {
+		return Hash{}, 0, bad("chunk %d of %d at transition %d", e, E, tr)
+	}
+	switch tr {
+	case trOpen:
+		return vm.checkOpen(e, pre, w)
+	case vm.seal():
+		return vm.checkSeal(e, pre, w)
+	}
+	return vm.checkCompute(context.Background(), path.Step, tr, e, pre, w)
+}
+
+func (vm *VM) envSize() uint64 { return uint64(len(vm.p.Slots)) + 1 }
+
+func (vm *VM) checkOpen(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
+	n := uint64(len(vm.p.State))
+	if e == 0 {
+		if uint64(len(w.Hashes)) != n || stateHash(w.Step, w.RNG, w.Hashes) != pre {
+			return Hash{}, 0, bad("open: the header does not open the state hash")
+		}
+		parts := append([]Hash{headerLeaf(w.Step, w.RNG)}, w.Hashes...)
+		return MidLeaf(trOpen, 1, Hash{}, parts), 0, nil
+	}
+	j := e - 1
+	if uint64(len(w.Parts)) != 1+n+j || MidLeaf(trOpen, e, Hash{}, w.Parts) != pre {
+		return Hash{}, 0, bad("open: partial results do not open the agreed leaf")
+	}
+	s := vm.p.State[j]
+	if len(w.Values) != vm.p.Slots[s].Shape.Size() || tensorHash(vm.p.Slots[s].Shape, w.Values) != w.Parts[1+j] {
+		return Hash{}, 0, bad("open: tensor %d does not hash to its committed hash", j)
+	}
+	parts := append(slices.Clone(w.Parts), TensorRoot(w.Values))
+	if e < n {
+		return MidLeaf(trOpen, e+1, Hash{}, parts), 0, nil
+	}
+	leaves := make([]Hash, vm.envSize())
+	leaves[0] = parts[0]
+	for i := range vm.p.Slots {
+		leaves[1+i] = EmptySlot
+	}
+	for k, s := range vm.p.State {
+		leaves[1+s] = parts[1+int(n)+k]
+	}
+	return EnvLeaf(merkle.Root(leaves)), 0, nil
+}
+
+func (vm *VM) checkSeal(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
+	n := uint64(len(vm.p.State))
+	tr := vm.seal()
+	if e == 0 && EnvLeaf(w.Env) != pre || e > 0 && (uint64(len(w.Parts)) != e || MidLeaf(tr, e, w.Env, w.Parts) != pre) {
+		return Hash{}, 0, bad("seal: the witness does not open the agreed leaf")
+	}
+	parts := w.Parts
+	if e == 0 {
+		parts = nil
+	}
+	if e == n {
+		hl := headerLeaf(w.Step, w.RNG)
+		if !proves(w.Env, hl, 0, vm.envSize(), w.HeaderProof) {
+			return Hash{}, 0, bad("seal: header not in the environment")
+		}
+		return stateHash(w.Step+1, w.RNG, parts), 0, nil
+	}
+	s := vm.p.State[e]
+	if len(w.Reads) != 1 || w.Reads[0].Slot != s || !proves(w.Env, w.Reads[0].Root, uint64(1+s), vm.envSize(), w.Reads[0].EnvProof) {
+		return Hash{}, 0, bad("seal: state slot %d not opened in the environment", s)
+	}
+	if len(w.Values) != vm.p.Slots[s].Shape.Size() || TensorRoot(w.Values) != w.Reads[0].Root {
+		return Hash{}, 0, bad("seal: values of slot %d do not match its root", s)
+	}
+	parts = append(slices.Clone(parts), tensorHash(vm.p.Slots[s].Shape, w.Values))
+	return MidLeaf(tr, e+1, w.Env, parts), 0, nil
+}
+
+func proves(root, leaf Hash, index, size uint64, p merkle.Proof) bool {
+	return p.Index == index && p.Size == size && merkle.Verify(root, leaf, p) == nil
+}
+
+// segSet is opened segments of one tensor: index → values.
+type segSet map[int][]float32
+
+func gather(s segSet, size int, idx []int) ([]float32, error) {
+	out := make([]float32, len(idx))
+	for i, x := range idx {
+		if x < 0 || x >= size {
+			return nil, bad("index %d outside a tensor of %d", x, size)
+		}
+		seg, ok := s[x/SegLen]
+		if !ok {
+			return nil, bad("segment %d not opened", x/SegLen)
+		}
+		out[i] = seg[x%SegLen]
+	}
+	return out, nil
+}
+
+func segLen(size, i int) int { return min(size, (i+1)*SegLen) - i*SegLen }
+
+// initParts returns the partial roots of transition tr's outputs before its first chunk, from
+// the slot roots opened in the environment.
+func (vm *VM) initParts(tr uint64, roots map[int]Hash) ([]Hash, error) {
+	outs := vm.outs(tr)
+	parts := make([]Hash, len(outs))
+	for k, s := range outs {
+		if vm.inPlace[s] == int(tr) {
+			r, ok := roots[s]
+			if !ok {
+				return nil, bad("in-place output slot %d not opened", s)
+			}
+			parts[k] = r
+			continue
+		}
+		parts[k] = zeroRoot(vm.p.Slots[s].Shape.Size())
+	}
+	return parts, nil
+}
+
+// sampleWrites returns the writes of load chunk e: sample e of the step's batch.
+func (vm *VM) sampleWrites(step, e uint64, w *Witness) ([]write, error) {
+	batch := batchAt(vm.seed, vm.data.N, vm.p.Batch, step)
+	idx := int(batch[e])
+	if w.SampleProof.Size != uint64(vm.data.N) {
+		return nil, bad("load: sample proof for a dataset of %d, want %d", w.SampleProof.Size, vm.data.N)
+	}
+	if err := dataset.VerifySample(vm.dataRoot, idx, w.Values, w.Label, vm.data.Rows, vm.data.Cols, w.SampleProof); err != nil {
+		return nil, fmt.Errorf("%w: accelvm: load: %w", dispute.ErrBadProof, err)
+	}
+	per := vm.data.Rows * vm.data.Cols
+	lo := int(e) * per
+	return []write{{idx: span(lo, lo+per), vals: slices.Clone(w.Values)},
+		{idx: []int{int(e)}, vals: []float32{math.Float32frombits(uint32(w.Label))}}}, nil
+}
+
+func (vm *VM) checkCompute(ctx context.Context, step, tr, e uint64, pre Hash, w *Witness) (Hash, int64, error) {
+	E := vm.Chunks(tr)
+	outs := vm.outs(tr)
+	if e == 0 && EnvLeaf(w.Env) != pre || e > 0 && (len(w.Parts) != len(outs) || MidLeaf(tr, e, w.Env, w.Parts) != pre) {
+		return Hash{}, 0, bad("transition %d chunk %d: the witness does not open the agreed leaf", tr, e)
+	}
+	// Inputs, proven in the environment.
+	opened := map[int]segSet{}
+	roots := map[int]Hash{}
+	for _, r := range w.Reads {
+		if r.Slot < 0 || r.Slot >= len(vm.p.Slots) {
+			return Hash{}, 0, bad("read of slot %d", r.Slot)
+		}
+		if _, dup := roots[r.Slot]; dup || !proves(w.Env, r.Root, uint64(1+r.Slot), vm.envSize(), r.EnvProof) {
+			return Hash{}, 0, bad("slot %d not opened in the environment", r.Slot)
+		}
+		roots[r.Slot] = r.Root
+		size := vm.p.Slots[r.Slot].Shape.Size()
+		ss := segSet{}
+		for _, sg := range r.Segs {
+			if sg.Index < 0 || sg.Index >= segs(size) || len(sg.Vals) != segLen(size, sg.Index) ||
+				!proves(r.Root, segLeaf(sg.Vals), uint64(sg.Index), uint64(segs(size)), sg.Proof) {
+				return Hash{}, 0, bad("segment %d of slot %d", sg.Index, r.Slot)
+			}
+			ss[sg.Index] = sg.Vals
+		}
+		opened[r.Slot] = ss
+	}
+	parts := w.Parts
+	if e == 0 {
+		var err error
+		if parts, err = vm.initParts(tr, roots); err != nil {
+			return Hash{}, 0, err
+		}
+	}
+	if len(w.Writes) != len(outs) {
+		return Hash{}, 0, bad("%d write lists for %d outputs", len(w.Writes), len(outs))
+	}
+	olds := make([]segSet, len(outs))
+	for k := range outs {
+		olds[k] = segSet{}
+		for _, sg := range w.Writes[k] {
+			olds[k][sg.Index] = sg.Vals
+		}
+	}
+	rw := io{
+		in: func(slot int, idx []int) ([]float32, error) {
+			return gather(opened[slot], vm.p.Slots[slot].Shape.Size(), idx)
+		},
+		old: func(k int, idx []int) ([]float32, error) {
+			return gather(olds[k], vm.p.Slots[outs[k]].Shape.Size(), idx)
+		},
+	}
+	var ws []write
+	var flops int64
+	if tr == trLoad {
+		var err error
+		if ws, err = vm.sampleWrites(step, e, w); err != nil {
+			return Hash{}, 0, err
+		}
+	} else {
+		in := vm.p.Instrs[tr-2]
+		c := chunkAt(vm.p, in, int(e))
+		var err error
+		if ws, err = compute(ctx, vm.b, vm.p, in, c, rw); err != nil {
+			if errors.Is(err, dispute.ErrBadProof) {
+				return Hash{}, 0, err
+			}
+			return Hash{}, 0, bad("recompute: %v", err)
+		}
+		flops = chunkFLOPs(vm.p, in, c)
+	}
+	// Apply the writes to the partial roots.
+	next := slices.Clone(parts)
+	for k, s := range outs {
+		size := vm.p.Slots[s].Shape.Size()
+		touched := touchedSegs(ws[k].idx)
+		if len(touched) != len(w.Writes[k]) {
+			return Hash{}, 0, bad("output %d: %d segments written, %d opened", k, len(touched), len(w.Writes[k]))
+		}
+		newVals := map[int][]float32{}
+		for i, sg := range w.Writes[k] {
+			if sg.Index != touched[i] || len(sg.Vals) != segLen(size, sg.Index) {
+				return Hash{}, 0, bad("output %d: segment %d out of order", k, sg.Index)
+			}
+			newVals[sg.Index] = slices.Clone(sg.Vals)
+		}
+		for i, x := range ws[k].idx {
+			newVals[x/SegLen][x%SegLen] = ws[k].vals[i]
+		}
+		cur := next[k]
+		for _, sg := range w.Writes[k] {
+			if !proves(cur, segLeaf(sg.Vals), uint64(sg.Index), uint64(segs(size)), sg.Proof) {
+				return Hash{}, 0, bad("output %d: segment %d not in the partial root", k, sg.Index)
+			}
+			cur = rootWith(segLeaf(newVals[sg.Index]), sg.Proof)
+		}
+		next[k] = cur
+	}
+	if e+1 < E {
+		return MidLeaf(tr, e+1, w.Env, next), flops, nil
+	}
+	if len(w.EnvOld) != len(outs) || len(w.EnvProofs) != len(outs) {
+		return Hash{}, 0, bad("last chunk without environment proofs")
+	}
+	cur := w.Env
+	for k, s := range outs {
+		if !proves(cur, w.EnvOld[k], uint64(1+s), vm.envSize(), w.EnvProofs[k]) {
+			return Hash{}, 0, bad("output slot %d not in the environment", s)
+		}
+		cur = rootWith(next[k], w.EnvProofs[k])
+	}
+	return EnvLeaf(cur), flops, nil
+}
+
+// touchedSegs returns the ascending distinct segments of flat indices idx.
+func touchedSegs(idx []int) []int {
+	var out []int
+	for _, x := range idx {
+		out = append(out, x/SegLen)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func batchAt(seed uint64, n, batch int, i uint64) []int32 { return dataset.BatchAt(seed, n, batch, i) }
