@@ -22,8 +22,9 @@ var ErrInvalidSet = errors.New("dataset: invalid set")
 // correctly rounded float32 division, so 0 → 0 and 255 → 1 exactly).
 //
 // A Set caches its Merkle tree on the first call of [Set.Commitment] or
-// [Set.SampleProof]; after that it must be neither modified nor copied. Its
-// methods are safe for concurrent use as long as nobody modifies it.
+// [Set.SampleProof], and the result of [Set.Validate] on its first call;
+// after either it must be neither modified nor copied. Its methods are safe
+// for concurrent use as long as nobody modifies it.
 type Set struct {
 	Images  []float32
 	Labels  []int32
@@ -35,6 +36,10 @@ type Set struct {
 	commit struct {
 		once sync.Once
 		tree *merkle.Tree
+		err  error
+	}
+	valid struct {
+		once sync.Once
 		err  error
 	}
 }
@@ -128,6 +133,13 @@ func (s *Set) shapeErr() error {
 // all shape problems joined, or the first bad label or value with its index,
 // each wrapping [ErrInvalidSet].
 func (s *Set) Validate() error {
+	s.valid.once.Do(func() { s.valid.err = s.validate() })
+	return s.valid.err
+}
+
+// validate does the work of Validate, which caches its result: a backend validates a dataset
+// on every Open, and a verifier opens one run per sampled step.
+func (s *Set) validate() error {
 	if err := s.shapeErr(); err != nil {
 		return err
 	}
