@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	fs.StringVar(&c.cheat, "cheat", "skip", "the cheating solver's strategy (pol/attack): "+strings.Join(strategyNames(), ", "))
 	fs.Float64Var(&c.fraction, "fraction", 0.2, "fraction of the steps the cheater forges")
 	fs.IntVar(&c.workers, "workers", 39, "Bluebirds workers in the labeling campaign (1-39)")
-	fs.StringVar(&c.dataset, "dataset", "embedded", `Fashion-MNIST: "embedded" (the subset compiled into the SDK), a directory, or "" for the Debian dataset when installed`)
+	fs.StringVar(&c.dataset, "dataset", "", `Fashion-MNIST: "" for the Debian dataset when installed (else the embedded subset), "embedded" (the subset compiled into the SDK), or a directory`)
 	fs.BoolVar(&c.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&c.blocks, "blocks", false, "print a line for every committed block (height and state root)")
 	if err := fs.Parse(args); err != nil {

@@ -21,7 +21,7 @@ import (
 )
 
 // small is the reduced configuration the tests run: seconds, not minutes.
-var small = []string{"-steps", "16", "-checkpoint", "4", "-samples", "8", "-batch", "16", "-hidden", "8", "-fraction", "0.4", "-workers", "6"}
+var small = []string{"-dataset", "embedded", "-steps", "16", "-checkpoint", "4", "-samples", "8", "-batch", "16", "-hidden", "8", "-fraction", "0.4", "-workers", "6"}
 
 func runJSON(t *testing.T, args ...string) Report {
 	t.Helper()
