@@ -59,7 +59,18 @@ step "bounded fuzzing ($FUZZTIME per target)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/tmp/deai-fuzz.log 2>&1 || { cat /tmp/deai-fuzz.log; exit 1; }
+    log=$(mktemp)
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1; then
+      # Go 1.26's fuzz coordinator can fail a run at the -fuzztime boundary with a bare
+      # "context deadline exceeded" and no failing input (golang/go#75804, fixed in Go 1.27).
+      # That is not a finding: anything else, or a written failing input, fails the build.
+      if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log" && ! grep -q 'panic:' "$log"; then
+        echo "  (ignored: fuzz coordinator deadline race at -fuzztime, no failing input; golang/go#75804)"
+      else
+        cat "$log"; rm -f "$log"; exit 1
+      fi
+    fi
+    rm -f "$log"
   done
 done
 
