@@ -2,7 +2,7 @@ package market
 
 import (
 	"encoding/binary"
-	"fmt"
+	"github.com/deai-go/deai/internal/canon"
 	"math"
 
 	"github.com/deai-go/deai/accel/graph"
@@ -32,97 +32,33 @@ func (w *writer) bool(x bool) {
 func (w *writer) bytes32(x []byte) { w.u32(uint32(len(x))); w.b = append(w.b, x...) }
 func (w *writer) str8(x string)    { w.u8(uint8(len(x))); w.b = append(w.b, x...) }
 
-type reader struct {
-	b   []byte
-	err error
-}
+// reader decodes canonical encodings; the first failure sticks.
+type reader struct{ canon.Reader }
 
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
-	}
-}
+func newReader(b []byte) *reader { return &reader{canon.Reader{B: b, Class: ErrMalformed}} }
 
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(r.b) {
-		r.fail("truncated: need %d bytes, have %d", n, len(r.b))
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-func (r *reader) id() (x [32]byte) { copy(x[:], r.take(32)); return x }
-func (r *reader) addr() (x [20]byte) {
-	copy(x[:], r.take(20))
-	return x
-}
-func (r *reader) amt() (x uint256.Int) {
-	if v := r.take(32); v != nil {
-		x.SetBytes32(v)
-	}
-	return x
-}
-func (r *reader) bool() bool {
-	switch v := r.u8(); v {
-	case 0:
-		return false
-	case 1:
-		return true
-	default:
-		r.fail("boolean %d", v)
-		return false
-	}
-}
 func (r *reader) bytes32(limit int) []byte {
-	n := r.u32()
+	n := r.U32()
 	if int64(n) > int64(limit) {
-		r.fail("length %d exceeds %d", n, limit)
+		r.Fail("length %d exceeds %d", n, limit)
 		return nil
 	}
-	return append([]byte(nil), r.take(int(n))...)
+	return append([]byte(nil), r.Take(int(n))...)
 }
-func (r *reader) str8() string { return string(r.take(int(r.u8()))) }
+func (r *reader) str8() string { return string(r.Take(int(r.U8()))) }
 
 // count reads a u32 count of items at least each bytes long, bounded by what remains.
 func (r *reader) count(each, limit int) int {
-	n := r.u32()
-	if int64(n) > int64(limit) || int64(n)*int64(each) > int64(len(r.b)) {
-		r.fail("count %d too large", n)
+	n := r.U32()
+	if int64(n) > int64(limit) || int64(n)*int64(each) > int64(len(r.B)) {
+		r.Fail("count %d too large", n)
 		return 0
 	}
 	return int(n)
 }
-func (r *reader) end() {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail("%d trailing bytes", len(r.b))
-	}
-}
 
 func f32(w *writer, x float32) { w.u32(math.Float32bits(x)) }
-func (r *reader) f32() float32 { return math.Float32frombits(r.u32()) }
+func (r *reader) f32() float32 { return math.Float32frombits(r.U32()) }
 
 // EncodeSpec returns the canonical encoding of a task spec (see doc.go).
 func EncodeSpec(s *TaskSpec) []byte {
@@ -157,34 +93,34 @@ func encodeSpec(w *writer, s *TaskSpec) {
 func decodeSpec(r *reader) TaskSpec {
 	var s TaskSpec
 	s.Graph = r.bytes32(MaxGraphBytes)
-	s.GraphHash = graph.Hash(r.id())
-	s.Dataset.Root = r.id()
-	s.Dataset.Samples = r.u64()
+	s.GraphHash = graph.Hash(r.ID())
+	s.Dataset.Root = r.ID()
+	s.Dataset.Samples = r.U64()
 	s.Dataset.Location = r.str8()
-	s.Batch = int(r.u32())
-	s.Optimizer.Kind = graph.OptKind(r.u8())
+	s.Batch = int(r.U32())
+	s.Optimizer.Kind = graph.OptKind(r.U8())
 	for _, p := range []*float32{&s.Optimizer.LR, &s.Optimizer.Momentum, &s.Optimizer.WeightDecay, &s.Optimizer.Beta1, &s.Optimizer.Beta2, &s.Optimizer.Eps} {
 		*p = r.f32()
 	}
-	s.Seed = r.u64()
-	s.Steps = r.u64()
-	s.Deadline = r.u64()
-	s.MaxPrice = r.amt()
-	s.Budget = r.amt()
-	s.Req.Memory = r.u64()
-	s.Req.Precisions = PrecisionSet(r.u8())
-	s.Req.BitExact = r.bool()
-	s.Req.MinStake = r.amt()
+	s.Seed = r.U64()
+	s.Steps = r.U64()
+	s.Deadline = r.U64()
+	s.MaxPrice = r.Amount()
+	s.Budget = r.Amount()
+	s.Req.Memory = r.U64()
+	s.Req.Precisions = PrecisionSet(r.U8())
+	s.Req.BitExact = r.Bool()
+	s.Req.MinStake = r.Amount()
 	return s
 }
 
 // DecodeSpec decodes EncodeSpec's encoding; it accepts exactly what EncodeSpec produces.
 func DecodeSpec(b []byte) (TaskSpec, error) {
-	r := &reader{b: b}
+	r := newReader(b)
 	s := decodeSpec(r)
-	r.end()
-	if r.err != nil {
-		return TaskSpec{}, r.err
+	r.End()
+	if r.Err != nil {
+		return TaskSpec{}, r.Err
 	}
 	if s.Graph == nil {
 		s.Graph = []byte{}

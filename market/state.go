@@ -33,18 +33,18 @@ func encodeOffer(w *writer, o *Offer) {
 }
 
 func decodeOffer(r *reader) *Offer {
-	o := &Offer{ID: r.id(), Solver: r.addr()}
-	o.Props = Props{Memory: r.u64(), Precisions: PrecisionSet(r.u8()), BitExact: r.bool()}
-	o.Price, o.Claimed, o.Stake = r.amt(), r.u64(), r.amt()
-	n := int(r.u8())
+	o := &Offer{ID: r.ID(), Solver: r.Addr()}
+	o.Props = Props{Memory: r.U64(), Precisions: PrecisionSet(r.U8()), BitExact: r.Bool()}
+	o.Price, o.Claimed, o.Stake = r.Amount(), r.U64(), r.Amount()
+	n := int(r.U8())
 	if n > MaxIdentities {
-		r.fail("%d identities", n)
+		r.Fail("%d identities", n)
 	}
-	for i := 0; i < n && r.err == nil; i++ {
-		o.Identities = append(o.Identities, r.addr())
+	for i := 0; i < n && r.Err == nil; i++ {
+		o.Identities = append(o.Identities, r.Addr())
 	}
-	o.Status = OfferStatus(r.u8())
-	o.Seed, o.Start, o.Root, o.Rounds, o.Height, o.Capacity, o.Reserved = r.u64(), r.u64(), r.id(), r.u64(), r.u64(), r.u64(), r.u64()
+	o.Status = OfferStatus(r.U8())
+	o.Seed, o.Start, o.Root, o.Rounds, o.Height, o.Capacity, o.Reserved = r.U64(), r.U64(), r.ID(), r.U64(), r.U64(), r.U64(), r.U64()
 	return o
 }
 
@@ -83,21 +83,21 @@ func encodeTask(w *writer, t *Task) {
 }
 
 func decodeTask(r *reader) *Task {
-	t := &Task{ID: r.id(), Submitter: r.addr(), SpecHash: r.id(), Mode: Mode(r.u8())}
-	t.Units, t.Rate, t.MaxPrice, t.Escrowed, t.Deadline, t.WindowEnd = r.u64(), r.u64(), r.amt(), r.amt(), r.u64(), r.u64()
-	t.Req = Requirements{Memory: r.u64(), Precisions: PrecisionSet(r.u8()), BitExact: r.bool(), MinStake: r.amt()}
-	t.Memory = r.u64()
-	t.Status = TaskStatus(r.u8())
+	t := &Task{ID: r.ID(), Submitter: r.Addr(), SpecHash: r.ID(), Mode: Mode(r.U8())}
+	t.Units, t.Rate, t.MaxPrice, t.Escrowed, t.Deadline, t.WindowEnd = r.U64(), r.U64(), r.Amount(), r.Amount(), r.U64(), r.U64()
+	t.Req = Requirements{Memory: r.U64(), Precisions: PrecisionSet(r.U8()), BitExact: r.Bool(), MinStake: r.Amount()}
+	t.Memory = r.U64()
+	t.Status = TaskStatus(r.U8())
 	n := r.count(64, 1<<20)
-	for i := 0; i < n && r.err == nil; i++ {
-		t.Bids = append(t.Bids, BidEntry{Offer: r.id(), Price: r.amt()})
+	for i := 0; i < n && r.Err == nil; i++ {
+		t.Bids = append(t.Bids, BidEntry{Offer: r.ID(), Price: r.Amount()})
 	}
-	t.Offer, t.Price, t.Proof, t.Height = r.id(), r.amt(), r.id(), r.u64()
-	k := int(r.u8())
-	for i := 0; i < k && r.err == nil; i++ {
-		t.Assigned = append(t.Assigned, r.addr())
+	t.Offer, t.Price, t.Proof, t.Height = r.ID(), r.Amount(), r.ID(), r.U64()
+	k := int(r.U8())
+	for i := 0; i < k && r.Err == nil; i++ {
+		t.Assigned = append(t.Assigned, r.Addr())
 	}
-	t.Paid, t.Refunded = r.amt(), r.amt()
+	t.Paid, t.Refunded = r.Amount(), r.Amount()
 	return t
 }
 
@@ -139,17 +139,17 @@ func (m *Machine) Export() ([]byte, error) {
 func (m *Machine) Import(state []byte) error {
 	n := &Machine{cfg: m.cfg, ledger: m.ledger}
 	n.reset()
-	r := &reader{b: state}
-	if v := r.u8(); r.err == nil && v != stateVersion {
+	r := newReader(state)
+	if v := r.U8(); r.Err == nil && v != stateVersion {
 		return fmt.Errorf("%w: state version %d", ErrMalformed, v)
 	}
-	for i, c := 0, r.count(200, 1<<24); i < c && r.err == nil; i++ {
+	for i, c := 0, r.count(200, 1<<24); i < c && r.Err == nil; i++ {
 		o := decodeOffer(r)
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		if o.Status < OfferAttesting || o.Status > OfferFailed {
-			r.fail("offer status %d", o.Status)
+			r.Fail("offer status %d", o.Status)
 			break
 		}
 		if o.Status == OfferActive {
@@ -159,19 +159,19 @@ func (m *Machine) Import(state []byte) error {
 		}
 		n.offers[o.ID] = o
 	}
-	for i, c := 0, r.count(300, 1<<24); i < c && r.err == nil; i++ {
+	for i, c := 0, r.count(300, 1<<24); i < c && r.Err == nil; i++ {
 		t := decodeTask(r)
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		n.tasks[t.ID] = t
 	}
-	for i, c := 0, r.count(20, 1<<24); i < c && r.err == nil; i++ {
-		n.verifiers[r.addr()] = true
+	for i, c := 0, r.count(20, 1<<24); i < c && r.Err == nil; i++ {
+		n.verifiers[r.Addr()] = true
 	}
-	r.end()
-	if r.err != nil {
-		return r.err
+	r.End()
+	if r.Err != nil {
+		return r.Err
 	}
 	if err := n.Check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)

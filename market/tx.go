@@ -218,79 +218,79 @@ func EncodeTx(tx Tx) ([]byte, error) {
 // unknown versions or codes, no out-of-range booleans or counts. Semantic checks happen in
 // Apply.
 func DecodeTx(b []byte) (Tx, error) {
-	r := &reader{b: b}
-	if v := r.u8(); r.err == nil && v != txVersion {
+	r := newReader(b)
+	if v := r.U8(); r.Err == nil && v != txVersion {
 		return nil, fmt.Errorf("%w: version %d", ErrMalformed, v)
 	}
-	code := r.u8()
+	code := r.U8()
 	var tx Tx
 	switch code {
 	case txPostOffer:
-		t := PostOffer{ID: r.id()}
-		t.Props.Memory = r.u64()
-		t.Props.Precisions = PrecisionSet(r.u8())
-		t.Props.BitExact = r.bool()
-		t.Price = r.amt()
-		t.Capacity = r.u64()
-		t.Stake = r.amt()
-		n := int(r.u8())
+		t := PostOffer{ID: r.ID()}
+		t.Props.Memory = r.U64()
+		t.Props.Precisions = PrecisionSet(r.U8())
+		t.Props.BitExact = r.Bool()
+		t.Price = r.Amount()
+		t.Capacity = r.U64()
+		t.Stake = r.Amount()
+		n := int(r.U8())
 		if n > MaxIdentities {
-			r.fail("%d identities", n)
+			r.Fail("%d identities", n)
 		}
 		for range n {
-			if r.err != nil {
+			if r.Err != nil {
 				break
 			}
-			t.Identities = append(t.Identities, r.addr())
+			t.Identities = append(t.Identities, r.Addr())
 		}
 		tx = t
 	case txCommitAttestation:
-		tx = CommitAttestation{Offer: r.id(), Root: r.id(), Rounds: r.u64()}
+		tx = CommitAttestation{Offer: r.ID(), Root: r.ID(), Rounds: r.U64()}
 	case txProveAttestation:
-		t := ProveAttestation{Offer: r.id()}
+		t := ProveAttestation{Offer: r.ID()}
 		for range AttestSamples {
-			n := int(r.u8())
+			n := int(r.U8())
 			if n > merkle.MaxSiblings {
-				r.fail("path of %d siblings", n)
+				r.Fail("path of %d siblings", n)
 			}
-			if r.err != nil {
+			if r.Err != nil {
 				break
 			}
 			p := make([]merkle.Hash, 0, n)
 			for range n {
-				p = append(p, merkle.Hash(r.id()))
+				p = append(p, merkle.Hash(r.ID()))
 			}
 			t.Paths = append(t.Paths, p)
 		}
 		tx = t
 	case txCloseOffer:
-		tx = CloseOffer{Offer: r.id()}
+		tx = CloseOffer{Offer: r.ID()}
 	case txPostTask:
-		t := PostTask{ID: r.id(), Mode: Mode(r.u8()), Window: r.u64()}
+		t := PostTask{ID: r.ID(), Mode: Mode(r.U8()), Window: r.U64()}
 		t.Spec = decodeSpec(r)
 		tx = t
 	case txBid:
-		tx = Bid{Task: r.id(), Offer: r.id(), Price: r.amt()}
+		tx = Bid{Task: r.ID(), Offer: r.ID(), Price: r.Amount()}
 	case txAccept:
-		tx = Accept{Task: r.id(), Offer: r.id()}
+		tx = Accept{Task: r.ID(), Offer: r.ID()}
 	case txCloseAuction:
-		tx = CloseAuction{Task: r.id()}
+		tx = CloseAuction{Task: r.ID()}
 	case txCommitProof:
-		tx = CommitProof{Task: r.id(), Root: r.id()}
+		tx = CommitProof{Task: r.ID(), Root: r.ID()}
 	case txAssign:
-		tx = AssignVerifiers{Task: r.id()}
+		tx = AssignVerifiers{Task: r.ID()}
 	case txSettle:
-		tx = Settle{Task: r.id(), Accepted: r.bool()}
+		tx = Settle{Task: r.ID(), Accepted: r.Bool()}
 	case txExpire:
-		tx = Expire{Task: r.id()}
+		tx = Expire{Task: r.ID()}
 	case txRegisterVerifier:
 		tx = RegisterVerifier{}
 	default:
-		r.fail("unknown transaction code %d", code)
+		r.Fail("unknown transaction code %d", code)
 	}
-	r.end()
-	if r.err != nil {
-		return nil, r.err
+	r.End()
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	return tx, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/deai-go/deai/internal/canon"
 	"slices"
 
 	"github.com/holiman/uint256"
@@ -109,81 +110,18 @@ func EncodeOp(op Op) ([]byte, error) {
 }
 
 // reader decodes canonical encodings; the first failure sticks.
-type reader struct {
-	b   []byte
-	err error
-}
+type reader struct{ canon.Reader }
 
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
-	}
-}
+func newReader(b []byte) *reader { return &reader{canon.Reader{B: b, Class: ErrMalformed}} }
 
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || len(r.b) < n {
-		r.fail("truncated: need %d bytes, have %d", n, len(r.b))
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() byte {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) addr() (a Address) {
-	copy(a[:], r.take(20))
-	return a
-}
-
-func (r *reader) id() (h [32]byte) {
-	copy(h[:], r.take(32))
-	return h
-}
-
-func (r *reader) amt() (x uint256.Int) {
-	if v := r.take(32); v != nil {
-		x.SetBytes32(v)
-	}
-	return x
-}
+func (r *reader) addr() Address { return Address(r.Addr()) }
 
 // name reads a length-prefixed treasury name; empty only if allowEmpty.
 func (r *reader) name(allowEmpty bool) string {
-	n := int(r.u8())
-	s := string(r.take(n))
-	if r.err == nil && !(allowEmpty && n == 0) && !validTreasury(s) {
-		r.fail("treasury name %q", s)
+	n := int(r.U8())
+	s := string(r.Take(n))
+	if r.Err == nil && !(allowEmpty && n == 0) && !validTreasury(s) {
+		r.Fail("treasury name %q", s)
 	}
 	return s
 }
@@ -191,94 +129,88 @@ func (r *reader) name(allowEmpty bool) string {
 // count reads a u16 element count in [1, MaxPayouts] and checks that the rest of the input
 // can hold that many elements of size each.
 func (r *reader) count(each int) int {
-	n := int(r.u16())
-	if r.err == nil && (n == 0 || n > MaxPayouts) {
-		r.fail("count %d not in [1, %d]", n, MaxPayouts)
+	n := int(r.U16())
+	if r.Err == nil && (n == 0 || n > MaxPayouts) {
+		r.Fail("count %d not in [1, %d]", n, MaxPayouts)
 	}
-	if r.err == nil && len(r.b) < n*each {
-		r.fail("truncated: %d elements of %d bytes, have %d", n, each, len(r.b))
+	if r.Err == nil && len(r.B) < n*each {
+		r.Fail("truncated: %d elements of %d bytes, have %d", n, each, len(r.B))
 	}
 	return n
-}
-
-func (r *reader) end() {
-	if r.err == nil && len(r.b) != 0 {
-		r.fail("%d trailing bytes", len(r.b))
-	}
 }
 
 // DecodeOp decodes a canonical operation encoding. Every byte string it accepts re-encodes to
 // itself; everything else fails with an error wrapping ErrMalformed.
 func DecodeOp(b []byte) (Op, error) {
-	r := &reader{b: b}
-	if v := r.u8(); r.err == nil && v != txVersion {
-		r.fail("version %d", v)
+	r := newReader(b)
+	if v := r.U8(); r.Err == nil && v != txVersion {
+		r.Fail("version %d", v)
 	}
-	code := r.u8()
+	code := r.U8()
 	var op Op
 	switch code {
 	case opTransfer:
-		op = Transfer{To: r.addr(), Amount: r.amt()}
+		op = Transfer{To: r.addr(), Amount: r.Amount()}
 	case opBond:
-		op = Bond{Amount: r.amt()}
+		op = Bond{Amount: r.Amount()}
 	case opUnbond:
-		op = Unbond{Amount: r.amt()}
+		op = Unbond{Amount: r.Amount()}
 	case opWithdraw:
 		op = Withdraw{}
 	case opBurn:
-		op = Burn{Amount: r.amt()}
+		op = Burn{Amount: r.Amount()}
 	case opFund:
 		name := r.name(false)
-		op = Fund{Treasury: name, Amount: r.amt()}
+		op = Fund{Treasury: name, Amount: r.Amount()}
 	case opEscrowCreate:
-		id := r.id()
+		id := r.ID()
 		arb := r.addr()
-		op = EscrowCreate{ID: id, Arbiter: arb, Amount: r.amt()}
+		op = EscrowCreate{ID: id, Arbiter: arb, Amount: r.Amount()}
 	case opEscrowRelease:
-		id := r.id()
+		id := r.ID()
 		n := r.count(52)
 		var ps []PayTo
-		if r.err == nil {
+		if r.Err == nil {
 			ps = make([]PayTo, n)
 			for i := range ps {
 				ps[i].To = r.addr()
-				ps[i].Amount = r.amt()
+				ps[i].Amount = r.Amount()
 			}
 		}
 		op = EscrowRelease{ID: id, Payouts: ps}
 	case opEscrowRefund:
-		op = EscrowRefund{ID: r.id()}
+		op = EscrowRefund{ID: r.ID()}
 	case opSlash:
 		var s Slash
 		s.Target = r.addr()
-		s.Num = r.u64()
-		s.Den = r.u64()
-		s.Since = r.u64()
+		s.Num = r.U64()
+		s.Den = r.U64()
+		s.Since = r.U64()
 		s.Beneficiary = r.addr()
-		s.RewardBps = r.u32()
+		s.RewardBps = r.U32()
 		s.Treasury = r.name(true)
 		op = s
 	case opPayout:
 		var p Payout
 		p.Treasury = r.name(false)
-		p.Total = r.amt()
+		p.Total = r.Amount()
 		n := r.count(28)
-		if r.err == nil {
+		if r.Err == nil {
 			p.Recipients = make([]Share, n)
 			for i := range p.Recipients {
 				p.Recipients[i].To = r.addr()
-				p.Recipients[i].Weight = r.u64()
+				p.Recipients[i].Weight = r.U64()
 			}
 		}
 		op = p
 	default:
-		if r.err == nil {
-			r.fail("unknown operation %d", code)
+		if r.Err == nil {
+			r.Fail("unknown operation %d", code)
 		}
 	}
-	r.end()
-	if r.err != nil {
-		return nil, fmt.Errorf("stake: decode operation: %w", r.err)
+	r.End()
+	if r.Err != nil {
+		return nil, fmt.Errorf("stake: decode operation: %w", r.Err)
 	}
 	return op, nil
 }
@@ -387,46 +319,46 @@ func Open(state []byte) (*Ledger, error) {
 }
 
 func importState(state []byte) (*Ledger, error) {
-	r := &reader{b: state}
-	if v := r.u8(); r.err == nil && v != stateVersion {
-		r.fail("state version %d", v)
+	r := newReader(state)
+	if v := r.U8(); r.Err == nil && v != stateVersion {
+		r.Fail("state version %d", v)
 	}
 	l := newLedger()
-	l.params.UnbondingPeriod = r.u64()
-	l.params.MaxUnbondingEntries = r.u32()
-	l.params.FeeBps = r.u32()
+	l.params.UnbondingPeriod = r.U64()
+	l.params.MaxUnbondingEntries = r.U32()
+	l.params.FeeBps = r.U32()
 	invalid := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidState}, args...)...)
 	}
-	if r.err == nil && (l.params.UnbondingPeriod == 0 || l.params.MaxUnbondingEntries == 0 ||
+	if r.Err == nil && (l.params.UnbondingPeriod == 0 || l.params.MaxUnbondingEntries == 0 ||
 		l.params.MaxUnbondingEntries > 1024 || l.params.FeeBps > 10000) {
 		return nil, invalid("params %+v", l.params)
 	}
 	// Every element takes at least 20 bytes, so a count above len/20 is malformed; this
 	// bounds allocations by the input size.
 	bound := func(n uint32, each int) int {
-		if r.err == nil && uint64(n)*uint64(each) > uint64(len(r.b)) {
-			r.fail("count %d of %d-byte elements exceeds the %d bytes left", n, each, len(r.b))
+		if r.Err == nil && uint64(n)*uint64(each) > uint64(len(r.B)) {
+			r.Fail("count %d of %d-byte elements exceeds the %d bytes left", n, each, len(r.B))
 			return 0
 		}
 		return int(n)
 	}
-	na := bound(r.u32(), 20)
-	for i := 0; i < na && r.err == nil; i++ {
+	na := bound(r.U32(), 20)
+	for i := 0; i < na && r.Err == nil; i++ {
 		a := r.addr()
 		if i > 0 && bytes.Compare(l.authorities[i-1][:], a[:]) >= 0 {
 			return nil, invalid("authorities not strictly sorted")
 		}
 		l.authorities = append(l.authorities, a)
 	}
-	l.minted = r.amt()
-	l.burned = r.amt()
-	nt := bound(r.u32(), 33)
+	l.minted = r.Amount()
+	l.burned = r.Amount()
+	nt := bound(r.U32(), 33)
 	prev := ""
-	for i := 0; i < nt && r.err == nil; i++ {
+	for i := 0; i < nt && r.Err == nil; i++ {
 		name := r.name(false)
-		v := r.amt()
-		if r.err != nil {
+		v := r.Amount()
+		if r.Err != nil {
 			break
 		}
 		if i > 0 && prev >= name {
@@ -438,22 +370,22 @@ func importState(state []byte) (*Ledger, error) {
 		prev = name
 		l.treasuries[name] = &v
 	}
-	nacc := bound(r.u32(), 88)
+	nacc := bound(r.U32(), 88)
 	var prevA Address
-	for i := 0; i < nacc && r.err == nil; i++ {
+	for i := 0; i < nacc && r.Err == nil; i++ {
 		k := r.addr()
-		a := &account{balance: r.amt(), bonded: r.amt()}
-		nu := bound(r.u32(), 48)
-		if r.err != nil {
+		a := &account{balance: r.Amount(), bonded: r.Amount()}
+		nu := bound(r.U32(), 48)
+		if r.Err != nil {
 			break
 		}
 		if nu > int(l.params.MaxUnbondingEntries) {
 			return nil, invalid("account %s has %d unbonding entries", k, nu)
 		}
-		for j := 0; j < nu && r.err == nil; j++ {
-			a.unbonding = append(a.unbonding, Unbonding{Amount: r.amt(), Start: r.u64(), End: r.u64()})
+		for j := 0; j < nu && r.Err == nil; j++ {
+			a.unbonding = append(a.unbonding, Unbonding{Amount: r.Amount(), Start: r.U64(), End: r.U64()})
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		if i > 0 && bytes.Compare(prevA[:], k[:]) >= 0 {
@@ -469,12 +401,12 @@ func importState(state []byte) (*Ledger, error) {
 		l.accounts[k] = a
 		l.acct.add(k)
 	}
-	ne := bound(r.u32(), 104)
+	ne := bound(r.U32(), 104)
 	var prevID [32]byte
-	for i := 0; i < ne && r.err == nil; i++ {
-		id := r.id()
-		e := &escrow{owner: r.addr(), arbiter: r.addr(), amount: r.amt()}
-		if r.err != nil {
+	for i := 0; i < ne && r.Err == nil; i++ {
+		id := r.ID()
+		e := &escrow{owner: r.addr(), arbiter: r.addr(), amount: r.Amount()}
+		if r.Err != nil {
 			break
 		}
 		if i > 0 && bytes.Compare(prevID[:], id[:]) >= 0 {
@@ -487,9 +419,9 @@ func importState(state []byte) (*Ledger, error) {
 		l.escrows[id] = e
 		l.esct.add(id)
 	}
-	r.end()
-	if r.err != nil {
-		return nil, r.err
+	r.End()
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	if err := l.Check(); err != nil {
 		return nil, err
@@ -537,22 +469,22 @@ func QuerySupply() []byte { return []byte{queryVersion, querySupply} }
 
 // Query answers a query made by QueryAccount, QueryEscrow, QueryTreasury or QuerySupply.
 func (l *Ledger) Query(q []byte) ([]byte, error) {
-	r := &reader{b: q}
-	if v := r.u8(); r.err == nil && v != queryVersion {
-		r.fail("query version %d", v)
+	r := newReader(q)
+	if v := r.U8(); r.Err == nil && v != queryVersion {
+		r.Fail("query version %d", v)
 	}
 	var out []byte
-	switch k := r.u8(); k {
+	switch k := r.U8(); k {
 	case queryAccount:
 		a := r.addr()
-		r.end()
-		if r.err == nil {
+		r.End()
+		if r.Err == nil {
 			out = EncodeAccount(l.Account(a))
 		}
 	case queryEscrow:
-		id := r.id()
-		r.end()
-		if r.err == nil {
+		id := r.ID()
+		r.End()
+		if r.Err == nil {
 			e, ok := l.Escrow(id)
 			if !ok {
 				return nil, fmt.Errorf("stake: query escrow %x: %w", id, ErrUnknownEscrow)
@@ -561,21 +493,21 @@ func (l *Ledger) Query(q []byte) ([]byte, error) {
 		}
 	case queryTreasury:
 		name := r.name(false)
-		r.end()
-		if r.err == nil {
+		r.End()
+		if r.Err == nil {
 			v := l.Treasury(name)
 			out = appendAmt(nil, &v)
 		}
 	case querySupply:
-		r.end()
+		r.End()
 		out = appendAmt(appendAmt(nil, &l.minted), &l.burned)
 	default:
-		if r.err == nil {
-			r.fail("unknown query %d", k)
+		if r.Err == nil {
+			r.Fail("unknown query %d", k)
 		}
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("stake: query: %w", r.err)
+	if r.Err != nil {
+		return nil, fmt.Errorf("stake: query: %w", r.Err)
 	}
 	return out, nil
 }
@@ -596,18 +528,18 @@ func EncodeAccount(a Account) []byte {
 
 // DecodeAccount decodes EncodeAccount's encoding.
 func DecodeAccount(b []byte) (Account, error) {
-	r := &reader{b: b}
-	a := Account{Balance: r.amt(), Bonded: r.amt()}
-	n := r.u32()
-	if r.err == nil && uint64(n)*48 != uint64(len(r.b)) {
-		r.fail("%d unbonding entries in %d bytes", n, len(r.b))
+	r := newReader(b)
+	a := Account{Balance: r.Amount(), Bonded: r.Amount()}
+	n := r.U32()
+	if r.Err == nil && uint64(n)*48 != uint64(len(r.B)) {
+		r.Fail("%d unbonding entries in %d bytes", n, len(r.B))
 	}
-	for i := 0; i < int(n) && r.err == nil; i++ {
-		a.Unbonding = append(a.Unbonding, Unbonding{Amount: r.amt(), Start: r.u64(), End: r.u64()})
+	for i := 0; i < int(n) && r.Err == nil; i++ {
+		a.Unbonding = append(a.Unbonding, Unbonding{Amount: r.Amount(), Start: r.U64(), End: r.U64()})
 	}
-	r.end()
-	if r.err != nil {
-		return Account{}, fmt.Errorf("stake: decode account: %w", r.err)
+	r.End()
+	if r.Err != nil {
+		return Account{}, fmt.Errorf("stake: decode account: %w", r.Err)
 	}
 	return a, nil
 }
@@ -615,11 +547,11 @@ func DecodeAccount(b []byte) (Account, error) {
 // DecodeEscrow decodes the answer to QueryEscrow: id[32] ‖ owner[20] ‖ arbiter[20] ‖
 // amount[32].
 func DecodeEscrow(b []byte) (Escrow, error) {
-	r := &reader{b: b}
-	e := Escrow{ID: r.id(), Owner: r.addr(), Arbiter: r.addr(), Amount: r.amt()}
-	r.end()
-	if r.err != nil {
-		return Escrow{}, fmt.Errorf("stake: decode escrow: %w", r.err)
+	r := newReader(b)
+	e := Escrow{ID: r.ID(), Owner: r.addr(), Arbiter: r.addr(), Amount: r.Amount()}
+	r.End()
+	if r.Err != nil {
+		return Escrow{}, fmt.Errorf("stake: decode escrow: %w", r.Err)
 	}
 	return e, nil
 }
