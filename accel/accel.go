@@ -44,6 +44,25 @@ type Run interface {
 	Close() error
 }
 
+// AppendTrainer is implemented by runs that can append their step results to a slice the
+// caller reuses, so that a training loop allocates nothing per step. TrainAppend behaves as
+// Train, appending one StepResult per completed step to dst and returning the extended slice
+// (also on error, with the steps completed before it). Callers use the function TrainAppend,
+// which falls back to Train for runs without the method.
+type AppendTrainer interface {
+	TrainAppend(ctx context.Context, dst []StepResult, batches [][]int32) ([]StepResult, error)
+}
+
+// TrainAppend runs r.Train(ctx, batches) and appends its results to dst, through
+// AppendTrainer when r implements it (allocation-free when dst has room).
+func TrainAppend(ctx context.Context, r Run, dst []StepResult, batches [][]int32) ([]StepResult, error) {
+	if a, ok := r.(AppendTrainer); ok {
+		return a.TrainAppend(ctx, dst, batches)
+	}
+	res, err := r.Train(ctx, batches)
+	return append(dst, res...), err
+}
+
 // RunSpec describes what Open loads.
 type RunSpec struct {
 	// Program is the compiled training step (graph, batch size, optimizer).

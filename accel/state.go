@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"math"
 	"unsafe"
 
@@ -75,10 +76,34 @@ const (
 
 // TensorHash returns SHA-256("deai/tensor/v1\x00" ‖ u32 rank ‖ u32 dims… ‖ values), all
 // little-endian, each value as its float32 bits with every NaN replaced by CanonicalNaN.
+// It allocates its hash state; loops that hash every step use a Hasher.
 func TensorHash(shape []int, data []float32) Hash {
-	h := sha256.New()
-	var buf [4096]byte
-	b := append(buf[:0], tensorDomain...)
+	var h Hasher
+	return h.Tensor(shape, data)
+}
+
+// Hasher computes TensorHash and StateHash reusing its hash state and buffer, so that hashing
+// allocates nothing after the first call. The zero value is ready to use. A Hasher is not safe
+// for concurrent use; hashing in parallel takes one Hasher per goroutine.
+type Hasher struct {
+	h   hash.Hash
+	buf [4096]byte
+	sum [32]byte
+}
+
+func (x *Hasher) reset() hash.Hash {
+	if x.h == nil {
+		x.h = sha256.New()
+	} else {
+		x.h.Reset()
+	}
+	return x.h
+}
+
+// Tensor returns TensorHash(shape, data).
+func (x *Hasher) Tensor(shape []int, data []float32) Hash {
+	h := x.reset()
+	b := append(x.buf[:0], tensorDomain...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
 	for _, d := range shape {
 		b = binary.LittleEndian.AppendUint32(b, uint32(d))
@@ -86,7 +111,7 @@ func TensorHash(shape []int, data []float32) Hash {
 	h.Write(b)
 	// Hash in blocks: a block without NaN is written as it lies in memory where that is the
 	// specified little-endian layout; otherwise (a NaN, or a big-endian machine) value by value.
-	const block = 1024
+	const block = len(x.buf) / 4
 	for len(data) > 0 {
 		n := min(block, len(data))
 		chunk := data[:n]
@@ -95,7 +120,7 @@ func TensorHash(shape []int, data []float32) Hash {
 			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), 4*n))
 			continue
 		}
-		b = buf[:0]
+		b = x.buf[:0]
 		for _, v := range chunk {
 			bits := math.Float32bits(v)
 			if v != v {
@@ -105,9 +130,21 @@ func TensorHash(shape []int, data []float32) Hash {
 		}
 		h.Write(b)
 	}
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	return Hash(h.Sum(x.sum[:0]))
+}
+
+// State returns StateHash(step, rngState, tensors).
+func (x *Hasher) State(step uint64, rngState [32]byte, tensors []Hash) Hash {
+	h := x.reset()
+	b := append(x.buf[:0], stateDomain...)
+	b = binary.LittleEndian.AppendUint64(b, step)
+	b = append(b, rngState[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(tensors)))
+	h.Write(b)
+	for i := range tensors {
+		h.Write(tensors[i][:]) // not a loop copy, which would escape to the heap
+	}
+	return Hash(h.Sum(x.sum[:0]))
 }
 
 // littleEndian reports whether float32 values lie in memory in the byte order TensorHash
@@ -117,13 +154,30 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
+// hasNaN reports whether v holds a NaN. It tests two values per 64-bit word without branches:
+// a float32 is a NaN exactly when its bits without the sign exceed 0x7f800000, that is when
+// 0x7f800000 − (bits & 0x7fffffff) is negative. In the upper half of a word the subtraction
+// borrows from the lower half only when the lower half is itself a NaN, so the sign bits of
+// both halves, ORed over the slice, say whether any value is a NaN. (Words are read only from
+// 8-byte aligned memory, as every processor allows.)
 func hasNaN(v []float32) bool {
-	for _, x := range v {
-		if x != x {
-			return true
+	const (
+		abs  = 0x7fffffff_7fffffff
+		inf  = 0x7f800000_7f800000
+		sign = 0x80000000_80000000
+	)
+	var acc uint64
+	i := 0
+	if littleEndian && len(v) > 0 && uintptr(unsafe.Pointer(&v[0]))%8 == 0 {
+		for ; i+8 <= len(v); i += 8 {
+			w := (*[4]uint64)(unsafe.Pointer(&v[i]))
+			acc |= (inf - w[0]&abs) | (inf - w[1]&abs) | (inf - w[2]&abs) | (inf - w[3]&abs)
 		}
 	}
-	return false
+	for ; i < len(v); i++ {
+		acc |= uint64(0x7f800000 - math.Float32bits(v[i])&0x7fffffff)
+	}
+	return acc&sign != 0
 }
 
 // LabelsHash returns the tensor hash of int32 labels: as TensorHash, with each label as its
@@ -146,17 +200,6 @@ func LabelsHash(shape []int, labels []int32) Hash {
 
 // StateHash returns SHA-256("deai/state/v1\x00" ‖ u64 step ‖ rng[32] ‖ u32 n ‖ tensor hashes…).
 func StateHash(step uint64, rngState [32]byte, tensors []Hash) Hash {
-	h := sha256.New()
-	var buf [len(stateDomain) + 8 + 32 + 4]byte
-	b := append(buf[:0], stateDomain...)
-	b = binary.LittleEndian.AppendUint64(b, step)
-	b = append(b, rngState[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(tensors)))
-	h.Write(b)
-	for _, t := range tensors {
-		h.Write(t[:])
-	}
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	var h Hasher
+	return h.State(step, rngState, tensors)
 }

@@ -127,3 +127,62 @@ func TestTensorHashMatchesSpecification(t *testing.T) {
 		}
 	}
 }
+
+func TestHasNaN(t *testing.T) {
+	nans := []uint32{0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x7fbfffff}
+	others := []uint32{0, 0x80000000, 0x7f800000, 0xff800000, 0x7f7fffff, 0xff7fffff, 1, 0x80000001, 0x3f800000}
+	for _, n := range []int{1, 7, 8, 9, 16, 33} {
+		for off := range 2 { // aligned and unaligned starts
+			buf := make([]float32, n+off)
+			v := buf[off:]
+			for _, o := range others {
+				for i := range v {
+					v[i] = math.Float32frombits(o)
+				}
+				if hasNaN(v) {
+					t.Fatalf("n=%d off=%d: %#x reported as NaN", n, off, o)
+				}
+				for pos := range n {
+					for _, bits := range nans {
+						v[pos] = math.Float32frombits(bits)
+						if !hasNaN(v) {
+							t.Fatalf("n=%d off=%d: NaN %#x at %d (among %#x) missed", n, off, bits, pos, o)
+						}
+					}
+					v[pos] = math.Float32frombits(o)
+				}
+			}
+		}
+	}
+}
+
+func TestHasherReuse(t *testing.T) {
+	var h Hasher
+	a := []float32{1, 2, 3}
+	b := []float32{4, float32(math.NaN())}
+	for range 3 {
+		if got, want := h.Tensor([]int{3}, a), referenceTensorHash([]int{3}, a); got != want {
+			t.Fatalf("Tensor(a) = %s, want %s", got, want)
+		}
+		if got, want := h.Tensor([]int{2}, b), referenceTensorHash([]int{2}, b); got != want {
+			t.Fatalf("Tensor(b) = %s, want %s", got, want)
+		}
+		hs := []Hash{h.Tensor([]int{3}, a)}
+		if got, want := h.State(7, [32]byte{1}, hs), StateHash(7, [32]byte{1}, hs); got != want {
+			t.Fatalf("State = %s, want %s", got, want)
+		}
+	}
+	hs := []Hash{{1}, {2}, {3}}
+	if n := testing.AllocsPerRun(20, func() { h.Tensor([]int{3}, a); h.State(1, [32]byte{}, hs) }); n != 0 {
+		t.Errorf("Hasher.Tensor and State allocate %v times per call", n)
+	}
+}
+
+func BenchmarkTensorHash(b *testing.B) {
+	data := make([]float32, 784*128)
+	var h Hasher
+	b.SetBytes(int64(4 * len(data)))
+	for b.Loop() {
+		h.Tensor([]int{784, 128}, data)
+	}
+}

@@ -207,6 +207,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*Result, error) {
 	ord := newOrder(b.RunSeed(), task.Data.N, task.Batch)
 	idx := CheckpointIndices(task.Steps, b.CheckpointEvery)[1:]
 	batches := make([][]int32, 0, seg)
+	out := make([]accel.StepResult, 0, seg) // reused: training a segment allocates nothing
 	for done := uint64(0); done < task.Steps; {
 		n := min(uint64(seg), idx[0]-done)
 		batches = batches[:0]
@@ -215,7 +216,8 @@ func Train(ctx context.Context, cfg TrainConfig) (*Result, error) {
 		}
 		now := clock()
 		res.ProofTime += now.Sub(mark)
-		out, err := run.Train(ctx, batches)
+		var err error
+		out, err = accel.TrainAppend(ctx, run, out[:0], batches)
 		mark = clock()
 		res.TrainTime += mark.Sub(now)
 		if err != nil {

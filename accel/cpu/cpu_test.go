@@ -515,3 +515,48 @@ func TestProgramGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainSegmentError: a segment that fails at a bad batch returns the completed steps with
+// the same hashes as training them alone, including the last one, whose hash is computed after
+// the failure (with several workers it would otherwise have been hashed beside the next step).
+func TestTrainSegmentError(t *testing.T) {
+	gr := goldenRuns()[0]
+	want := trainHashes(t, goldenRun{name: gr.name, g: gr.g, batch: gr.batch, opt: gr.opt, steps: 2}, 1)
+	train, _ := embedded(t)
+	p, err := graph.Compile(gr.g, gr.batch, gr.opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := b.Open(ctx, accel.RunSpec{Program: p, Seed: 7, Data: train})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	bad := make([]int32, gr.batch)
+	bad[1] = -1
+	batches := [][]int32{dataset.BatchAt(7, train.N, gr.batch, 0), dataset.BatchAt(7, train.N, gr.batch, 1), bad}
+	res, err := accel.TrainAppend(ctx, r, nil, batches)
+	if !errors.Is(err, accel.ErrInvalidArgument) {
+		t.Fatalf("error %v, want ErrInvalidArgument", err)
+	}
+	if len(res) != 2 {
+		t.Fatalf("%d results, want 2", len(res))
+	}
+	for i, s := range res {
+		if got := fmt.Sprintf("%s step %d loss %08x %s", gr.name, s.Step, mathBits(s.Loss), s.Hash); got != want[i] {
+			t.Errorf("step %d: %s, want %s", i, got, want[i])
+		}
+	}
+	st, err := r.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := st.Hash(p); h != res[1].Hash {
+		t.Errorf("state after the failure hashes to %s, the last result says %s", h, res[1].Hash)
+	}
+}

@@ -166,6 +166,7 @@ type scratch struct {
 	col  []float32
 	pool poolTask
 	elem elemTask
+	bias biasTask
 }
 
 // elemGrain is the least number of elements an element-wise primitive hands to a worker.
@@ -273,10 +274,13 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 		}
 		kern.Gemm(par, d.TransA, d.TransB, d.M, d.N, d.K, ins[0], lda, ins[1], ldb, outs[0], d.N, false)
 	case graph.PrimBiasAdd:
-		copy(outs[0], ins[0])
-		kern.BiasAdd(outs[0], ins[1], d.NB, d.C, d.S)
+		sc.bias = biasTask{out: outs[0], in: ins[0], b: ins[1], c: d.C, s: d.S}
+		par.Run(d.NB*d.C, max(1, (1<<15)/max(d.S, 1)), &sc.bias)
+		sc.bias = biasTask{}
 	case graph.PrimBiasGrad:
-		kern.BiasGrad(outs[0], ins[0], d.NB, d.C, d.S)
+		sc.bias = biasTask{grad: true, out: outs[0], in: ins[0], n: d.NB, c: d.C, s: d.S}
+		par.Run(d.C, max(1, (1<<15)/max(d.NB*d.S, 1)), &sc.bias)
+		sc.bias = biasTask{}
 	case graph.PrimReLU:
 		runElem(par, sc, elemTask{prim: p, out: outs[0], a: ins[0]}, len(outs[0]))
 	case graph.PrimReLUGrad:
@@ -320,6 +324,24 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 	default:
 		panic(fmt.Sprintf("cpu: execute: unchecked primitive %s", p))
 	}
+}
+
+// biasTask runs BiasAdd (out = in + bias, by rows of one channel of one sample) or BiasGrad
+// (by channels) in parallel.
+type biasTask struct {
+	grad       bool
+	out, in, b []float32
+	n, c, s    int
+}
+
+// Range implements kern.Ranger.
+func (t *biasTask) Range(lo, hi int) {
+	if t.grad {
+		kern.BiasGradChannels(t.out, t.in, t.n, t.c, t.s, lo, hi)
+		return
+	}
+	copy(t.out[lo*t.s:hi*t.s], t.in[lo*t.s:hi*t.s])
+	kern.BiasAddRows(t.out, t.b, t.c, t.s, lo, hi)
 }
 
 func copyIfDistinct(dst, src []float32) {

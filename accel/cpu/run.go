@@ -3,6 +3,7 @@ package cpu
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/deai-go/deai/accel"
 	"github.com/deai-go/deai/accel/cpu/internal/kern"
@@ -21,9 +22,66 @@ type run struct {
 	step   uint64
 	rng    [32]byte
 	sc     scratch
-	hashes []accel.Hash // per state slot, reused
+	hashes []accel.Hash   // per state slot, reused
+	tensor []accel.Hasher // per state slot, so that slots hash in parallel
+	state  accel.Hasher
 	ops    []boundInstr // per instruction of prog, its operands bound to bufs
+	bg     *bgHasher    // background hashing of segments; nil until first needed
 	closed bool
+}
+
+// bgHasher hashes copies of a run's state on its own goroutine, while the run computes the
+// next steps. It holds no reference to the run, so that an unclosed run can be collected (a
+// cleanup then ends the goroutine).
+type bgHasher struct {
+	req     chan bgReq
+	out     chan accel.Hash
+	shadow  [][]float32 // the state tensors as the last request left them
+	shapes  [][]int
+	tensor  []accel.Hasher
+	hashes  []accel.Hash
+	state   accel.Hasher
+	cleanup runtime.Cleanup
+}
+
+// bgReq asks for the hash of the shadow state at a step.
+type bgReq struct {
+	step uint64
+	rng  [32]byte
+}
+
+func (b *bgHasher) loop() {
+	for q := range b.req {
+		for i, t := range b.shadow {
+			b.hashes[i] = b.tensor[i].Tensor(b.shapes[i], t)
+		}
+		b.out <- b.state.State(q.step, q.rng, b.hashes)
+	}
+}
+
+// shadowCopy copies the run's state tensors into its background hasher's shadow, one tensor
+// per index.
+type shadowCopy run
+
+// Range copies state tensors [lo, hi).
+func (c *shadowCopy) Range(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		copy(c.bg.shadow[i], c.bufs[c.prog.State[i]])
+	}
+}
+
+// startBG starts the run's background hasher.
+func (r *run) startBG() {
+	p := r.prog
+	b := &bgHasher{req: make(chan bgReq, 1), out: make(chan accel.Hash, 1), shadow: make([][]float32, len(p.State)),
+		shapes: make([][]int, len(p.State)), tensor: make([]accel.Hasher, len(p.State)), hashes: make([]accel.Hash, len(p.State))}
+	for i, s := range p.State {
+		b.shadow[i] = make([]float32, len(r.bufs[s]))
+		b.shapes[i] = p.Slots[s].Shape
+	}
+	go b.loop()
+	b.cleanup = runtime.AddCleanup(r, func(req chan bgReq) { close(req) }, b.req)
+	r.bg = b
 }
 
 // boundInstr is an instruction with its operand slices resolved once at Open, so that running
@@ -34,8 +92,9 @@ type boundInstr struct {
 }
 
 var (
-	_ accel.Run       = (*run)(nil)
-	_ accel.Evaluator = (*run)(nil)
+	_ accel.Run           = (*run)(nil)
+	_ accel.Evaluator     = (*run)(nil)
+	_ accel.AppendTrainer = (*run)(nil)
 )
 
 // Open loads the program, its state and its dataset. The dataset is validated (shapes, label
@@ -59,7 +118,8 @@ func (b *Backend) Open(ctx context.Context, spec accel.RunSpec) (accel.Run, erro
 	}
 	p := spec.Program
 	r := &run{par: b.par, prog: p, data: spec.Data, bufs: make([][]float32, len(p.Slots)),
-		labels: make([]int32, p.Batch), step: st.Step, rng: st.RNG, hashes: make([]accel.Hash, len(p.State))}
+		labels: make([]int32, p.Batch), step: st.Step, rng: st.RNG, hashes: make([]accel.Hash, len(p.State)),
+		tensor: make([]accel.Hasher, len(p.State))}
 	for i, s := range p.Slots {
 		if s.Kind != graph.KindLabels {
 			r.bufs[i] = make([]float32, s.Shape.Size())
@@ -138,13 +198,13 @@ func (h *stateHasher) Range(lo, hi int) {
 	p := h.prog
 	for i := lo; i < hi; i++ {
 		s := p.State[i]
-		h.hashes[i] = accel.TensorHash(p.Slots[s].Shape, h.bufs[s])
+		h.hashes[i] = h.tensor[i].Tensor(p.Slots[s].Shape, h.bufs[s])
 	}
 }
 
 func (r *run) stateHash() accel.Hash {
 	r.par.Run(len(r.prog.State), 1, (*stateHasher)(r))
-	return accel.StateHash(r.step, r.rng, r.hashes)
+	return r.state.State(r.step, r.rng, r.hashes)
 }
 
 // Train runs one step per batch. On error the run holds the state after the last completed
@@ -153,21 +213,55 @@ func (r *run) Train(ctx context.Context, batches [][]int32) ([]accel.StepResult,
 	if err := r.check(ctx); err != nil {
 		return nil, err
 	}
-	res := make([]accel.StepResult, 0, len(batches))
+	return r.TrainAppend(ctx, make([]accel.StepResult, 0, len(batches)), batches)
+}
+
+// TrainAppend is Train appending to dst (accel.AppendTrainer): with room in dst, a training
+// call allocates nothing.
+//
+// With more than one worker and more than one batch, the state after each step but the last
+// is copied (in parallel) and the copy hashed on a background goroutine while the next step
+// runs: the hashing, one sequential SHA-256 stream per tensor, shares the processors with the
+// step instead of taking turns with it. The copy doubles the state's memory.
+func (r *run) TrainAppend(ctx context.Context, dst []accel.StepResult, batches [][]int32) ([]accel.StepResult, error) {
+	if err := r.check(ctx); err != nil {
+		return dst, err
+	}
+	bg := r.par.Workers > 1 && len(batches) > 1
+	if bg && r.bg == nil {
+		r.startBG()
+	}
+	pending := false // whether the last result's hash is being computed in the background
+	defer func() {
+		if pending { // the loop stopped early: collect the last completed step's hash
+			dst[len(dst)-1].Hash = <-r.bg.out
+		}
+	}()
 	for i, batch := range batches {
 		if err := r.check(ctx); err != nil {
-			return res, err
+			return dst, err
 		}
 		if err := r.load(batch); err != nil {
-			return res, fmt.Errorf("cpu: train: step %d of the segment: %w", i, err)
+			return dst, fmt.Errorf("cpu: train: step %d of the segment: %w", i, err)
 		}
-		for i := range r.prog.Instrs {
-			r.exec(i)
+		for k := range r.prog.Instrs {
+			r.exec(k)
 		}
 		r.step++
-		res = append(res, accel.StepResult{Step: r.step, Hash: r.stateHash(), Loss: r.bufs[r.prog.LossSlot][0]})
+		if pending {
+			dst[len(dst)-1].Hash = <-r.bg.out
+			pending = false
+		}
+		dst = append(dst, accel.StepResult{Step: r.step, Loss: r.bufs[r.prog.LossSlot][0]})
+		if bg && i < len(batches)-1 {
+			r.par.Run(len(r.prog.State), 1, (*shadowCopy)(r))
+			r.bg.req <- bgReq{step: r.step, rng: r.rng}
+			pending = true
+		} else {
+			dst[len(dst)-1].Hash = r.stateHash()
+		}
 	}
-	return res, nil
+	return dst, nil
 }
 
 // Trace computes one step instruction by instruction, hashing every output, and then restores
@@ -193,7 +287,7 @@ func (r *run) Trace(ctx context.Context, batch []int32) (*accel.Trace, error) {
 		r.exec(i)
 		hs := make([]accel.Hash, len(in.Out))
 		for k, s := range in.Out {
-			hs[k] = accel.TensorHash(p.Slots[s].Shape, r.bufs[s])
+			hs[k] = r.state.Tensor(p.Slots[s].Shape, r.bufs[s])
 		}
 		t.Outputs[i] = hs
 	}
@@ -230,6 +324,11 @@ func (r *run) Close() error {
 	}
 	r.closed = true
 	r.bufs, r.ops = nil, nil
+	if r.bg != nil {
+		r.bg.cleanup.Stop()
+		close(r.bg.req)
+		r.bg = nil
+	}
 	return nil
 }
 

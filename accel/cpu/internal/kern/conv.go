@@ -125,14 +125,19 @@ func Im2col(col, x []float32, s ConvShape) {
 
 // im2colRows fills rows [r0, r1) of the im2col matrix.
 func im2colRows(col, x []float32, s ConvShape, r0, r1 int) {
+	im2colRowsAt(col, s.OH()*s.OW(), 0, x, s, r0, r1)
+}
+
+// im2colRowsAt fills rows [r0, r1) of the im2col matrix of one sample into a wider matrix:
+// row r goes to col[r*ld+off : r*ld+off+OH*OW].
+func im2colRowsAt(col []float32, ld, off int, x []float32, s ConvShape, r0, r1 int) {
 	oh, ow := s.OH(), s.OW()
-	q := oh * ow
 	for r := r0; r < r1; r++ {
 		ci, ky, kx := r/(s.KH*s.KW), r/s.KW%s.KH, r%s.KW
 		// Output columns ox in [oxLo, oxHi) read inside the image.
 		oxLo, oxHi := validRange(ow, s.SW, kx-s.PW, s.W)
 		for oy := range oh {
-			dst := col[r*q+oy*ow : r*q+oy*ow+ow]
+			dst := col[r*ld+off+oy*ow : r*ld+off+oy*ow+ow]
 			iy := oy*s.SH + ky - s.PH
 			if iy < 0 || iy >= s.H {
 				clear(dst)
@@ -178,6 +183,10 @@ func validRange(n, stride, off, size int) (lo, hi int) {
 // s.XLen(), len(w) ≥ s.WLen(), len(y) ≥ s.YLen(), len(col) ≥ s.ColLen();
 // col is scratch, overwritten.
 func Conv2D(p Par, y, x, w, col []float32, s ConvShape) {
+	if bySamples(p, s) {
+		runSamples(p, sampleTask{y: y, x: x, w: w, s: s})
+		return
+	}
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
 	t := convTasks.Get().(*convTask)
@@ -224,6 +233,10 @@ func (t *convTask) Range(lo, hi int) {
 // valid; len(dx) ≥ s.XLen(), len(dy) ≥ s.YLen(), len(w) ≥ s.WLen(),
 // len(dcol) ≥ s.ColLen(); dcol is scratch, overwritten.
 func Conv2DGradInput(p Par, dx, dy, w, dcol []float32, s ConvShape) {
+	if bySamples(p, s) {
+		runSamples(p, sampleTask{grad: true, y: dy, x: dx, w: w, s: s})
+		return
+	}
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
 	t := convTasks.Get().(*convTask)
@@ -278,6 +291,17 @@ func col2imChannels(dx, dcol []float32, s ConvShape, c0, c1 int) {
 func Conv2DGradWeight(p Par, dw, dy, x, col []float32, s ConvShape) {
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
+	if bySamples(p, s) && int64(ckk)*int64(s.N*q) <= maxKept && int64(s.O)*int64(s.N*q) <= maxKept {
+		// One product over the concatenated index: dy as O×(N·OH·OW) and every sample's
+		// im2col side by side, gathered in parallel; the fold over n·OH·OW+q is the same.
+		nq := s.N * q
+		cb, db := concatCols.get(ckk*nq), concatDy.get(s.O*nq)
+		runSamples(p, sampleTask{weight: true, y: dy, x: x, col: *cb, dyT: *db, s: s})
+		Gemm(p, false, true, s.O, ckk, nq, *db, nq, *cb, nq, dw, ckk, false)
+		concatCols.put(cb)
+		concatDy.put(db)
+		return
+	}
 	clear(dw[:s.O*ckk])
 	t := convTasks.Get().(*convTask)
 	for n := range s.N {
@@ -287,6 +311,107 @@ func Conv2DGradWeight(p Par, dw, dy, x, col []float32, s ConvShape) {
 	}
 	*t = convTask{}
 	convTasks.Put(t)
+}
+
+// bySamples reports whether a convolution runs its samples in parallel, each on one worker
+// with its own scratch, rather than one after the other with each sample's work split among
+// the workers: when there are samples for every worker. The bits are the same either way.
+func bySamples(p Par, s ConvShape) bool { return p.Workers > 1 && s.N >= p.Workers }
+
+// sampleTask is a convolution run sample by sample on the workers: Conv2D (y from x and w),
+// Conv2DGradInput (grad: x from y and w) or the gathering of Conv2DGradWeight (weight: the
+// samples' im2col into col and dy transposed into dyT).
+type sampleTask struct {
+	grad, weight bool
+	y, x, w      []float32
+	col, dyT     []float32
+	s            ConvShape
+}
+
+// runSamples runs t over all samples (through a recycled task value, so that it does not
+// allocate).
+func runSamples(p Par, t sampleTask) {
+	pt := sampleTasks.Get().(*sampleTask)
+	*pt = t
+	p.Run(t.s.N, 1, pt)
+	*pt = sampleTask{}
+	sampleTasks.Put(pt)
+}
+
+var sampleTasks = sync.Pool{New: func() any { return new(sampleTask) }}
+
+// Range runs samples [lo, hi).
+func (t *sampleTask) Range(lo, hi int) {
+	s := t.s
+	ckk, q := s.CKK(), s.OH()*s.OW()
+	xn, yn := s.C*s.H*s.W, s.O*q
+	if t.weight {
+		nq := s.N * q
+		for n := lo; n < hi; n++ {
+			im2colRowsAt(t.col, nq, n*q, t.x[n*xn:n*xn+xn], s, 0, ckk)
+			for o := range s.O {
+				copy(t.dyT[o*nq+n*q:o*nq+n*q+q], t.y[n*yn+o*q:n*yn+o*q+q])
+			}
+		}
+		return
+	}
+	buf := sampleCols.get(s.ColLen())
+	col := *buf
+	for n := lo; n < hi; n++ {
+		if t.grad {
+			Gemm(Par{}, true, false, ckk, q, s.O, t.w, ckk, t.y[n*yn:n*yn+yn], q, col, q, false)
+			col2imChannels(t.x[n*xn:n*xn+xn], col, s, 0, s.C)
+		} else {
+			im2colRows(col, t.x[n*xn:n*xn+xn], s, 0, ckk)
+			Gemm(Par{}, false, false, s.O, q, ckk, t.w, ckk, col, q, t.y[n*yn:n*yn+yn], q, false)
+		}
+	}
+	sampleCols.put(buf)
+}
+
+// Scratch buffers of the convolutions run by samples, one list per use so that buffers of
+// very different sizes do not replace each other: every sample task's im2col, and
+// Conv2DGradWeight's concatenated im2col and transposed dy.
+var sampleCols, concatCols, concatDy bufList
+
+// bufList keeps scratch buffers for reuse. Unlike a sync.Pool it is not emptied by garbage
+// collections, so that a steady training loop allocates nothing; it keeps buffers of at most
+// maxKept values.
+type bufList struct {
+	sync.Mutex
+	list []*[]float32
+}
+
+// maxKept is the largest buffer (in values) a bufList keeps.
+const maxKept = 1 << 23
+
+// get returns a buffer of n values (contents undefined).
+func (l *bufList) get(n int) *[]float32 {
+	l.Lock()
+	var b *[]float32
+	if k := len(l.list); k > 0 {
+		b = l.list[k-1]
+		l.list = l.list[:k-1]
+	}
+	l.Unlock()
+	if b == nil {
+		b = new([]float32)
+	}
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+// put returns b for reuse.
+func (l *bufList) put(b *[]float32) {
+	if cap(*b) > maxKept {
+		return
+	}
+	l.Lock()
+	l.list = append(l.list, b)
+	l.Unlock()
 }
 
 // rowGrain returns how many rows of the given length make a unit of

@@ -18,6 +18,13 @@ var convShapes = []ConvShape{
 	{N: 0, C: 2, H: 4, W: 4, O: 2, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
 }
 
+// convShapesLarge have enough samples and work for every schedule: samples in parallel, the
+// concatenated weight-gradient product split by rows with B packed once (prepack), AVX2
+// tiles. (Not in convShapes, whose outputs the golden hash pins.)
+var convShapesLarge = []ConvShape{
+	{N: 9, C: 3, H: 14, W: 14, O: 32, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
+}
+
 // convX returns x[n][ci][iy][ix], or +0 in the padding.
 func convX(x []float32, s ConvShape, n, ci, iy, ix int) float32 {
 	if iy < 0 || iy >= s.H || ix < 0 || ix >= s.W {
@@ -136,7 +143,7 @@ func conv2DGradWeightNaive(dy, x []float32, s ConvShape) []float32 {
 
 func TestConv2D(t *testing.T) {
 	r := newRand()
-	for _, s := range convShapes {
+	for _, s := range append(convShapes[:len(convShapes):len(convShapes)], convShapesLarge...) {
 		t.Run(fmt.Sprintf("%+v", s), func(t *testing.T) {
 			if err := s.Validate(); err != nil {
 				t.Fatal(err)

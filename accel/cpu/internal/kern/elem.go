@@ -80,14 +80,15 @@ func TanhGrad(dx, dy, y []float32) {
 // BiasAdd adds b[j] in place to every element of channel j of x, an n×c×s
 // tensor (s is the spatial size, 1 for dense layers):
 // x[(i*c+j)*s+t] = x[(i*c+j)*s+t] + b[j]. len(x) ≥ n*c*s, len(b) ≥ c.
-func BiasAdd(x, b []float32, n, c, s int) {
-	for i := range n {
-		for j := range c {
-			o := (i*c + j) * s
-			row, bj := x[o:o+s], b[j]
-			for t := range row {
-				row[t] = row[t] + bj
-			}
+func BiasAdd(x, b []float32, n, c, s int) { BiasAddRows(x, b, c, s, 0, n*c) }
+
+// BiasAddRows is BiasAdd on the rows [r0, r1) of s elements, row r = i*c+j
+// holding channel j of sample i.
+func BiasAddRows(x, b []float32, c, s, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		row, bj := x[r*s:r*s+s], b[r%c]
+		for t := range row {
+			row[t] = row[t] + bj
 		}
 	}
 }
@@ -95,17 +96,19 @@ func BiasAdd(x, b []float32, n, c, s int) {
 // BiasGrad sets db[j] to the sum over channel j of dy, an n×c×s tensor:
 // one fold from +0 over i ascending, then t ascending, of dy[(i*c+j)*s+t].
 // len(db) ≥ c, len(dy) ≥ n*c*s.
-func BiasGrad(db, dy []float32, n, c, s int) {
-	db = db[:c]
-	clear(db)
-	for i := range n {
-		for j := range c {
+func BiasGrad(db, dy []float32, n, c, s int) { BiasGradChannels(db, dy, n, c, s, 0, c) }
+
+// BiasGradChannels is BiasGrad for the channels [j0, j1) only: every
+// channel's sum is its own fold, so channels may be computed apart.
+func BiasGradChannels(db, dy []float32, n, c, s, j0, j1 int) {
+	for j := j0; j < j1; j++ {
+		var acc float32
+		for i := range n {
 			o := (i*c + j) * s
-			acc := db[j]
 			for _, v := range dy[o : o+s] {
 				acc = acc + v
 			}
-			db[j] = acc
 		}
+		db[j] = acc
 	}
 }

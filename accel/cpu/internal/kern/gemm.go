@@ -72,7 +72,9 @@ func Gemm(p Par, transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	grain := int(max(1, gemmGrain/work))
 	t := gemmTasks.Get().(*gemmTask)
 	*t = gemmTask{transB: transB, byCols: byCols, m: m, n: n, k: k, a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
+	t.prepack(p, p.Workers > 1 && units/grain >= 2)
 	p.Run(units, grain, t)
+	t.unpack()
 	*t = gemmTask{}
 	gemmTasks.Put(t)
 }
@@ -93,6 +95,9 @@ type gemmTask struct {
 	c          []float32
 	ldc        int
 	accumulate bool
+	// packed, when not nil, holds all of op(B) packed once for every worker (see prepack).
+	packed  []float32
+	packBuf *[]float32
 }
 
 // gemmTasks recycles gemmTask values, so that Gemm does not allocate.

@@ -104,7 +104,9 @@ func (t *gemmTask) avx2(i0, i1, j0, j1 int) {
 		for l0 := 0; l0 < k; l0 += gemmKC {
 			kb := min(gemmKC, k-l0)
 			bp, ldb := &pack[0], 16
-			if direct {
+			if t.packed != nil {
+				bp = &t.packed[(j0/16*k+l0)*16]
+			} else if direct {
 				o := l0*t.ldb + j0
 				_ = t.b[o+(kb-1)*t.ldb+15]
 				bp, ldb = &t.b[o], t.ldb
@@ -179,5 +181,47 @@ func (t *gemmTask) packB(pack []float32, j0, w, l0, kb int) {
 		for l, v := range col {
 			pack[l*16+j] = v
 		}
+	}
+}
+
+// prepack packs all of a transposed B into t.packed, panel after panel (each gemmKC-row block
+// as packB lays it out), when split is set: Gemm is about to split the rows of C among
+// workers, and each of them would otherwise pack the whole of B again for its rows. (A
+// transposed B is packed column by column, a strided gather that costs as much as the
+// products when C has few rows, as in a convolution's weight gradient.) The packing itself is
+// split among the workers; the products read the packed panels exactly as they read packB's.
+func (t *gemmTask) prepack(p Par, split bool) {
+	if !useAVX2 || !split || t.byCols || !t.transB {
+		return
+	}
+	panels, blocks := (t.n+15)/16, (t.k+gemmKC-1)/gemmKC
+	buf := packBufs.get(panels * t.k * 16)
+	t.packed = *buf
+	t.packBuf = buf
+	p.Run(panels*blocks, max(1, (1<<16)/(gemmKC*16)), (*packTask)(t))
+}
+
+// unpack returns the packed buffer for reuse.
+func (t *gemmTask) unpack() {
+	if t.packBuf != nil {
+		packBufs.put(t.packBuf)
+	}
+}
+
+// packBufs recycles prepack's buffers.
+var packBufs bufList
+
+// packTask packs units [lo, hi) of prepack: unit u is block u%blocks of panel u/blocks.
+type packTask gemmTask
+
+// Range implements Ranger.
+func (pt *packTask) Range(lo, hi int) {
+	t := (*gemmTask)(pt)
+	blocks := (t.k + gemmKC - 1) / gemmKC
+	for u := lo; u < hi; u++ {
+		jp, l0 := u/blocks, u%blocks*gemmKC
+		kb := min(gemmKC, t.k-l0)
+		o := (jp*t.k + l0) * 16
+		t.packB(t.packed[o:o+kb*16], jp*16, min(16, t.n-jp*16), l0, kb)
 	}
 }

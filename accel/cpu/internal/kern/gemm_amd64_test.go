@@ -72,6 +72,9 @@ func TestGemmAVX2MatchesGeneric(t *testing.T) {
 		{1, 1, 1}, {4, 16, 1}, {4, 16, 0}, {3, 5, 0}, {1, 17, 3}, {5, 15, 7}, {7, 33, 13},
 		{8, 16, 256}, {9, 31, 257}, {4, 48, 513}, {13, 10, 784}, {64, 10, 128}, {17, 1, 40},
 		{2, 100, 3}, {33, 47, 65},
+		// Split by rows among workers with a transposed B: packed once for all (prepack),
+		// ragged panels and reduction blocks included.
+		{32, 9, 8000}, {20, 20, 3001}, {13, 33, 2600},
 	}
 	r := newRand()
 	for _, sh := range shapes {

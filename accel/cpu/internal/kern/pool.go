@@ -3,6 +3,7 @@ package kern
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // PoolShape describes a 2-D pooling of an NCHW input over KH×KW windows
@@ -68,6 +69,39 @@ func maxArg(x []float32, s PoolShape, oy, ox int) (int, float32) {
 	return arg, best
 }
 
+// is2x2 reports whether s pools 2×2 windows with stride 2, the common case MaxPool2D and
+// MaxPool2DGrad run by a specialised loop (the same scan, the same bits).
+func (s PoolShape) is2x2() bool { return s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 }
+
+// max2x2 is maxArg for a 2×2 window a b / c d: it returns the position (0..3, in scan order)
+// and the value of the first maximum, by the rule of maxArg, without branches: each step
+// keeps the best so far unless the next value is greater (an ordered comparison, false for
+// NaNs), selecting bits and positions by masks.
+func max2x2(a, b, c, d float32) (int, float32) {
+	best, arg := math.Float32bits(a), uint32(0)
+	m := -b2u(b > a)
+	best ^= (best ^ math.Float32bits(b)) & m
+	arg ^= (arg ^ 1) & m
+	cur := math.Float32frombits(best)
+	m = -b2u(c > cur)
+	best ^= (best ^ math.Float32bits(c)) & m
+	arg ^= (arg ^ 2) & m
+	cur = math.Float32frombits(best)
+	m = -b2u(d > cur)
+	best ^= (best ^ math.Float32bits(d)) & m
+	arg ^= (arg ^ 3) & m
+	return int(arg), math.Float32frombits(best)
+}
+
+// b2u is 1 for true and 0 for false (the compiler emits a SETcc, no branch).
+func b2u(b bool) uint32 {
+	var u uint32
+	if b {
+		u = 1
+	}
+	return u
+}
+
 // MaxPool2D sets every output to the maximum of its window, scanned over
 // ky, then kx, ascending from the first element with a `v > best`
 // comparison: the first maximum wins; NaN is returned only when it is the
@@ -75,6 +109,21 @@ func maxArg(x []float32, s PoolShape, oy, ox int) (int, float32) {
 // len(y) ≥ s.YLen().
 func MaxPool2D(y, x []float32, s PoolShape) {
 	oh, ow, plane := s.OH(), s.OW(), s.H*s.W
+	if s.is2x2() {
+		for nc := range s.N * s.C {
+			xp := x[nc*plane : nc*plane+plane]
+			yp := y[nc*oh*ow : nc*oh*ow+oh*ow]
+			for oy := range oh {
+				r0 := xp[2*oy*s.W : 2*oy*s.W+2*ow]
+				r1 := xp[(2*oy+1)*s.W : (2*oy+1)*s.W+2*ow]
+				yr := yp[oy*ow : oy*ow+ow]
+				for ox := range yr {
+					_, yr[ox] = max2x2(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+				}
+			}
+		}
+		return
+	}
 	for nc := range s.N * s.C {
 		xp := x[nc*plane : nc*plane+plane]
 		yp := y[nc*oh*ow : nc*oh*ow+oh*ow]
@@ -94,6 +143,25 @@ func MaxPool2D(y, x []float32, s PoolShape) {
 func MaxPool2DGrad(dx, dy, x []float32, s PoolShape) {
 	oh, ow, plane := s.OH(), s.OW(), s.H*s.W
 	clear(dx[:s.XLen()])
+	if s.is2x2() {
+		// The windows do not overlap: every element of dx receives at most one addition.
+		for nc := range s.N * s.C {
+			xp := x[nc*plane : nc*plane+plane]
+			dxp := dx[nc*plane : nc*plane+plane]
+			dyp := dy[nc*oh*ow : nc*oh*ow+oh*ow]
+			for oy := range oh {
+				o0, o1 := 2*oy*s.W, (2*oy+1)*s.W
+				r0, r1 := xp[o0:o0+2*ow], xp[o1:o1+2*ow]
+				dr := dyp[oy*ow : oy*ow+ow]
+				for ox, g := range dr {
+					i, _ := max2x2(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+					e := o0 + (i>>1)*s.W + 2*ox + i&1 // the window's row i/2, column i%2
+					dxp[e] = dxp[e] + g
+				}
+			}
+		}
+		return
+	}
 	for nc := range s.N * s.C {
 		xp := x[nc*plane : nc*plane+plane]
 		dxp := dx[nc*plane : nc*plane+plane]

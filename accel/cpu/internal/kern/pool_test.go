@@ -189,3 +189,60 @@ func TestPoolShapeValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxPool2x2Specials runs the specialised 2×2 loops over every arrangement of special
+// values in a window against the generic scan (maxArg).
+func TestMaxPool2x2Specials(t *testing.T) {
+	vals := []float32{1, -1, 0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 2}
+	s := PoolShape{N: 1, C: 1, H: 2, W: 2, KH: 2, KW: 2, SH: 2, SW: 2}
+	x := make([]float32, 4)
+	y, dx := make([]float32, 1), make([]float32, 4)
+	for a := range vals {
+		for b := range vals {
+			for c := range vals {
+				for d := range vals {
+					x[0], x[1], x[2], x[3] = vals[a], vals[b], vals[c], vals[d]
+					arg, best := maxArg(x, s, 0, 0)
+					MaxPool2D(y, x, s)
+					if math.Float32bits(y[0]) != math.Float32bits(best) {
+						t.Fatalf("window %v: max %v, maxArg %v", x, y[0], best)
+					}
+					g := float32(math.Copysign(0, -1)) // −0 shows whether the addition to +0 happened
+					MaxPool2DGrad(dx, []float32{g}, x, s)
+					for i, v := range dx {
+						want := float32(0)
+						if i == arg {
+							want = 0 + g
+						}
+						if math.Float32bits(v) != math.Float32bits(want) {
+							t.Fatalf("window %v: dx %v, want the gradient at %d", x, dx, arg)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkMaxPool(b *testing.B) {
+	r := newRand()
+	for _, s := range []PoolShape{
+		{N: 64, C: 16, H: 28, W: 28, KH: 2, KW: 2, SH: 2, SW: 2},
+		{N: 64, C: 16, H: 28, W: 28, KH: 3, KW: 3, SH: 2, SW: 2},
+	} {
+		x, dy := randSlice(r, s.XLen()), randSlice(r, s.YLen())
+		y, dx := make([]float32, s.YLen()), make([]float32, s.XLen())
+		b.Run(fmt.Sprintf("fwd/%dx%d", s.KH, s.KW), func(b *testing.B) {
+			b.SetBytes(int64(4 * s.XLen()))
+			for b.Loop() {
+				MaxPool2D(y, x, s)
+			}
+		})
+		b.Run(fmt.Sprintf("grad/%dx%d", s.KH, s.KW), func(b *testing.B) {
+			b.SetBytes(int64(4 * s.XLen()))
+			for b.Loop() {
+				MaxPool2DGrad(dx, dy, x, s)
+			}
+		})
+	}
+}
