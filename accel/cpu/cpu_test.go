@@ -66,8 +66,8 @@ func tanhNet() *graph.Graph {
 	return g
 }
 
-// trainHashes runs gr on the embedded data and returns one line per step.
-func trainHashes(t testing.TB, gr goldenRun, workers int) []string {
+// openSeeded compiles gr and opens it with seed 7 on the embedded data with the given workers.
+func openSeeded(t testing.TB, gr goldenRun, workers int) (accel.Run, *graph.Program, *dataset.Set) {
 	t.Helper()
 	train, _ := embedded(t)
 	p, err := graph.Compile(gr.g, gr.batch, gr.opt)
@@ -78,11 +78,18 @@ func trainHashes(t testing.TB, gr goldenRun, workers int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	r, err := b.Open(ctx, accel.RunSpec{Program: p, Seed: 7, Data: train})
+	r, err := b.Open(context.Background(), accel.RunSpec{Program: p, Seed: 7, Data: train})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, p, train
+}
+
+// trainHashes runs gr on the embedded data and returns one line per step.
+func trainHashes(t testing.TB, gr goldenRun, workers int) []string {
+	t.Helper()
+	ctx := context.Background()
+	r, _, train := openSeeded(t, gr, workers)
 	defer r.Close()
 	batches := make([][]int32, gr.steps)
 	for i := range batches {
@@ -522,20 +529,8 @@ func TestProgramGradients(t *testing.T) {
 func TestTrainSegmentError(t *testing.T) {
 	gr := goldenRuns()[0]
 	want := trainHashes(t, goldenRun{name: gr.name, g: gr.g, batch: gr.batch, opt: gr.opt, steps: 2}, 1)
-	train, _ := embedded(t)
-	p, err := graph.Compile(gr.g, gr.batch, gr.opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(Config{Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	r, err := b.Open(ctx, accel.RunSpec{Program: p, Seed: 7, Data: train})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, p, train := openSeeded(t, gr, 2)
 	defer r.Close()
 	bad := make([]int32, gr.batch)
 	bad[1] = -1

@@ -101,14 +101,15 @@ func BiasGrad(db, dy []float32, n, c, s int) { BiasGradChannels(db, dy, n, c, s,
 // BiasGradChannels is BiasGrad for the channels [j0, j1) only: every
 // channel's sum is its own fold, so channels may be computed apart.
 func BiasGradChannels(db, dy []float32, n, c, s, j0, j1 int) {
-	for j := j0; j < j1; j++ {
-		var acc float32
-		for i := range n {
+	clear(db[j0:j1])
+	for i := range n { // sample-major, so that dense layers (s = 1) read dy in order
+		for j := j0; j < j1; j++ {
 			o := (i*c + j) * s
+			acc := db[j]
 			for _, v := range dy[o : o+s] {
 				acc = acc + v
 			}
+			db[j] = acc
 		}
-		db[j] = acc
 	}
 }
