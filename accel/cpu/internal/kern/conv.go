@@ -291,14 +291,28 @@ func col2imChannels(dx, dcol []float32, s ConvShape, c0, c1 int) {
 func Conv2DGradWeight(p Par, dw, dy, x, col []float32, s ConvShape) {
 	ckk, q := s.CKK(), s.OH()*s.OW()
 	xn, yn := s.C*s.H*s.W, s.O*q
-	if bySamples(p, s) && int64(ckk)*int64(s.N*q) <= maxKept && int64(s.O)*int64(s.N*q) <= maxKept {
+	if nq := s.N * q; bySamples(p, s) && int64((ckk+15)/16*16)*int64(nq) <= maxKept && int64(s.O)*int64(nq) <= maxKept {
 		// One product over the concatenated index: dy as O×(N·OH·OW) and every sample's
 		// im2col side by side, gathered in parallel; the fold over n·OH·OW+q is the same.
-		nq := s.N * q
-		cb, db := concatCols.get(ckk*nq), concatDy.get(s.O*nq)
-		runSamples(p, sampleTask{weight: true, y: dy, x: x, col: *cb, dyT: *db, s: s})
-		Gemm(p, false, true, s.O, ckk, nq, *db, nq, *cb, nq, dw, ckk, false)
-		concatCols.put(cb)
+		// Where the AVX2 kernel runs, the im2col is written straight into the layout of its
+		// packed B panels (im2colPacked), saving a pass over the matrix.
+		db := concatDy.get(s.O * nq)
+		if packedGemm() {
+			cb, ob := concatCols.get((ckk+15)/16*16*nq), convOffsets.get(ckk)
+			for r := range ckk {
+				ci, ky, kx := r/(s.KH*s.KW), r/s.KW%s.KH, r%s.KW
+				(*ob)[r] = int32((ci*s.H+ky)*s.W + kx)
+			}
+			runSamples(p, sampleTask{weight: true, packed: true, y: dy, x: x, col: *cb, dyT: *db, offs: *ob, s: s})
+			gemmPackedB(p, s.O, ckk, nq, *db, nq, *cb, dw, ckk)
+			concatCols.put(cb)
+			convOffsets.put(ob)
+		} else {
+			cb := concatCols.get(ckk * nq)
+			runSamples(p, sampleTask{weight: true, y: dy, x: x, col: *cb, dyT: *db, s: s})
+			Gemm(p, false, true, s.O, ckk, nq, *db, nq, *cb, nq, dw, ckk, false)
+			concatCols.put(cb)
+		}
 		concatDy.put(db)
 		return
 	}
@@ -313,6 +327,67 @@ func Conv2DGradWeight(p Par, dw, dy, x, col []float32, s ConvShape) {
 	convTasks.Put(t)
 }
 
+// im2colPacked writes the im2col matrix of one sample, transposed, into the packed panel
+// layout of the AVX2 GEMM (see packB): value (r, l) of the k-column matrix, row r =
+// (ci*KH+ky)*KW+kx, column l = col0 + oy*OW+ox, goes to packed[((r/16)*k + l)*16 + r%16], and
+// the rows from CKK up to the next multiple of 16 are +0. It walks output positions in order
+// and writes each one's 16 values of a panel together, reading the (small) image at random;
+// offs[r] = (ci*H+ky)*W+kx. A window inside the image reads x[base+offs[r]]; one that
+// overlaps the padding checks every value.
+func im2colPacked(packed []float32, k, col0 int, x []float32, offs []int32, s ConvShape) {
+	oh, ow := s.OH(), s.OW()
+	ckk := s.CKK()
+	panels := (ckk + 15) / 16
+	for oy := range oh {
+		iy0 := oy*s.SH - s.PH
+		rowsInside := iy0 >= 0 && iy0+s.KH <= s.H
+		for ox := range ow {
+			l := col0 + oy*ow + ox
+			ix0 := ox*s.SW - s.PW
+			if rowsInside && ix0 >= 0 && ix0+s.KW <= s.W {
+				base := iy0*s.W + ix0
+				for jp := range panels {
+					d := (*[16]float32)(packed[(jp*k+l)*16:])
+					r0 := jp * 16
+					if r0+16 <= ckk {
+						o := (*[16]int32)(offs[r0:])
+						for j := range d {
+							d[j] = x[base+int(o[j])]
+						}
+						continue
+					}
+					for j := range d {
+						d[j] = 0
+						if r := r0 + j; r < ckk {
+							d[j] = x[base+int(offs[r])]
+						}
+					}
+				}
+				continue
+			}
+			r := 0
+			for ci := range s.C {
+				for ky := range s.KH {
+					iy := iy0 + ky
+					inside := iy >= 0 && iy < s.H
+					row := (ci*s.H + iy) * s.W
+					for kx := range s.KW {
+						var v float32
+						if ix := ix0 + kx; inside && ix >= 0 && ix < s.W {
+							v = x[row+ix]
+						}
+						packed[((r>>4)*k+l)*16+r&15] = v
+						r++
+					}
+				}
+			}
+			for ; r < panels*16; r++ {
+				packed[((r>>4)*k+l)*16+r&15] = 0
+			}
+		}
+	}
+}
+
 // bySamples reports whether a convolution runs its samples in parallel, each on one worker
 // with its own scratch, rather than one after the other with each sample's work split among
 // the workers: when there are samples for every worker. The bits are the same either way.
@@ -323,8 +398,10 @@ func bySamples(p Par, s ConvShape) bool { return p.Workers > 1 && s.N >= p.Worke
 // samples' im2col into col and dy transposed into dyT).
 type sampleTask struct {
 	grad, weight bool
+	packed       bool // weight: col is in the packed panel layout (im2colPacked)
 	y, x, w      []float32
 	col, dyT     []float32
+	offs         []int32 // packed: the offset in a sample of every im2col row's first value
 	s            ConvShape
 }
 
@@ -348,7 +425,11 @@ func (t *sampleTask) Range(lo, hi int) {
 	if t.weight {
 		nq := s.N * q
 		for n := lo; n < hi; n++ {
-			im2colRowsAt(t.col, nq, n*q, t.x[n*xn:n*xn+xn], s, 0, ckk)
+			if t.packed {
+				im2colPacked(t.col, nq, n*q, t.x[n*xn:n*xn+xn], t.offs, s)
+			} else {
+				im2colRowsAt(t.col, nq, n*q, t.x[n*xn:n*xn+xn], s, 0, ckk)
+			}
 			for o := range s.O {
 				copy(t.dyT[o*nq+n*q:o*nq+n*q+q], t.y[n*yn+o*q:n*yn+o*q+q])
 			}
@@ -372,40 +453,43 @@ func (t *sampleTask) Range(lo, hi int) {
 // Scratch buffers of the convolutions run by samples, one list per use so that buffers of
 // very different sizes do not replace each other: every sample task's im2col, and
 // Conv2DGradWeight's concatenated im2col and transposed dy.
-var sampleCols, concatCols, concatDy bufList
+var sampleCols, concatCols, concatDy bufList[float32]
+
+// convOffsets holds im2colPacked's offset tables.
+var convOffsets bufList[int32]
 
 // bufList keeps scratch buffers for reuse. Unlike a sync.Pool it is not emptied by garbage
 // collections, so that a steady training loop allocates nothing; it keeps buffers of at most
 // maxKept values.
-type bufList struct {
+type bufList[T any] struct {
 	sync.Mutex
-	list []*[]float32
+	list []*[]T
 }
 
 // maxKept is the largest buffer (in values) a bufList keeps.
 const maxKept = 1 << 23
 
 // get returns a buffer of n values (contents undefined).
-func (l *bufList) get(n int) *[]float32 {
+func (l *bufList[T]) get(n int) *[]T {
 	l.Lock()
-	var b *[]float32
+	var b *[]T
 	if k := len(l.list); k > 0 {
 		b = l.list[k-1]
 		l.list = l.list[:k-1]
 	}
 	l.Unlock()
 	if b == nil {
-		b = new([]float32)
+		b = new([]T)
 	}
 	if cap(*b) < n {
-		*b = make([]float32, n)
+		*b = make([]T, n)
 	}
 	*b = (*b)[:n]
 	return b
 }
 
 // put returns b for reuse.
-func (l *bufList) put(b *[]float32) {
+func (l *bufList[T]) put(b *[]T) {
 	if cap(*b) > maxKept {
 		return
 	}

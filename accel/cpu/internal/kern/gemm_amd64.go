@@ -209,7 +209,7 @@ func (t *gemmTask) unpack() {
 }
 
 // packBufs recycles prepack's buffers.
-var packBufs bufList
+var packBufs bufList[float32]
 
 // packTask packs units [lo, hi) of prepack: unit u is block u%blocks of panel u/blocks.
 type packTask gemmTask
@@ -224,4 +224,34 @@ func (pt *packTask) Range(lo, hi int) {
 		o := (jp*t.k + l0) * 16
 		t.packB(t.packed[o:o+kb*16], jp*16, min(16, t.n-jp*16), l0, kb)
 	}
+}
+
+// packedGemm reports whether gemmPackedB runs the AVX2 kernel (Conv2DGradWeight then writes
+// its im2col straight into the packed layout).
+func packedGemm() bool { return useAVX2 }
+
+// gemmPackedB is Gemm(p, false, true, m, n, k, a, lda, B, ·, c, ldc, false) for a B given in
+// the packed panel layout that prepack produces: B(l, j) = packed[((j/16)*k + l)*16 + j%16],
+// +0 past column n. It needs the AVX2 kernel (packedGemm).
+func gemmPackedB(p Par, m, n, k int, a []float32, lda int, packed []float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	tiles, cols := (m+gemmRows-1)/gemmRows, (n+gemmCols-1)/gemmCols
+	byCols := cols > tiles
+	work, units := int64(gemmRows)*int64(n)*int64(k), tiles
+	if byCols {
+		work, units = int64(m)*int64(gemmCols)*int64(k), cols
+	}
+	t := gemmTasks.Get().(*gemmTask)
+	*t = gemmTask{transB: true, byCols: byCols, m: m, n: n, k: k, a: a, ars: lda, acs: 1, c: c, ldc: ldc, packed: packed}
+	p.Run(units, int(max(1, gemmGrain/work)), t)
+	*t = gemmTask{}
+	gemmTasks.Put(t)
 }

@@ -167,3 +167,24 @@ func FuzzGemmAVX2(f *testing.F) {
 			1+int(workers%4), int(mode%5), flags&4 != 0)
 	})
 }
+
+// TestConvGradWeightAVX2MatchesGeneric: the weight gradient written straight into the packed
+// layout (AVX2) and gathered as a plain im2col (pure Go) give the same bits.
+func TestConvGradWeightAVX2MatchesGeneric(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("the CPU has no AVX2: only the pure-Go kernel runs here")
+	}
+	r := newRand()
+	for _, s := range append(convShapes[:len(convShapes):len(convShapes)], convShapesLarge...) {
+		x, dy := randSlice(r, s.XLen()), randSlice(r, s.YLen())
+		col := make([]float32, s.ColLen())
+		for _, w := range []int{1, 2, 3} {
+			want, got := make([]float32, s.WLen()), make([]float32, s.WLen())
+			withAVX2(false, func() { Conv2DGradWeight(Par{Workers: w}, want, dy, x, col, s) })
+			withAVX2(true, func() { Conv2DGradWeight(Par{Workers: w}, got, dy, x, col, s) })
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("%+v workers %d: dw[%d] = %v with AVX2, %v pure Go", s, w, i, got[i], want[i])
+			}
+		}
+	}
+}
