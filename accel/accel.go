@@ -157,14 +157,50 @@ type Device struct {
 	BitExact bool
 }
 
-// Chunk selects a part of one primitive's work. For PrimMatMul it is the output tile rows
-// [Row0, Row1) × columns [Col0, Col1) summed over k in [K0, K1): the call's inputs are then
-// the A block (Row1−Row0)×(K1−K0), the B block (K1−K0)×(Col1−Col0) (both already in the
-// orientation the product uses) and the running sums of the tile at K0, and the output is
-// the running sums at K1. For element-wise primitives it is the flat element range
-// [Row0, Row1) of the output, and the inputs are the same ranges of the operands.
+// Chunk selects a part of one primitive's work, so that a referee recomputes a bounded piece
+// of an operator from the few values it reads. Computing a primitive chunk by chunk, in the
+// order given here, with each chunk's running values taken from the previous one, gives the
+// bits of one whole call. Operands are dense row-major blocks gathered by the caller; fields a
+// kind does not use must be zero (Plane1 may be zero where one plane is implied).
+//
+//   - PrimMatMul: the output tile rows [Row0, Row1) × columns [Col0, Col1) summed over k in
+//     [K0, K1): the inputs are the A block (Row1−Row0)×(K1−K0), the B block (K1−K0)×(Col1−Col0)
+//     (both already in the orientation the product uses) and the running sums of the tile at
+//     K0; the output is the running sums at K1. K-segments of a tile run in ascending order.
+//   - PrimConv2D: the same on the product W (O × C·KH·KW) · col_n (C·KH·KW × OH·OW) of sample
+//     n = Plane0 (Plane1 = n+1): rows are filters, columns output pixels, k the im2col row
+//     r = (c·KH+ky)·KW+kx; the B block is the im2col block of the sample (+0 in the padding).
+//   - PrimConv2DGradWeight: the same on dW (O × C·KH·KW) = Σ_n dy_n · col_nᵀ, with k the
+//     concatenated index n·OH·OW+q: the inputs are the dy block (filters × k) and the block
+//     of col_nᵀ (k × im2col rows).
+//   - Element-wise primitives (ReLU, Tanh, Copy, ReLUGrad, TanhGrad, Add, BiasAdd): the flat
+//     element range [Row0, Row1) of the output; the inputs are the same ranges of the
+//     operands (for BiasAdd, the bias value of each element's channel, one per element).
+//   - PrimBiasGrad: channels [Col0, Col1) summed over the concatenated index l = i·S+t in
+//     [K0, K1): the inputs are dy (one row of K1−K0 terms per channel) and the running sums
+//     of the channels; the output is the running sums.
+//   - PrimConv2DGradInput: the box rows [Row0, Row1) × columns [Col0, Col1) of input-gradient
+//     plane Plane0 = n·C+c (Plane1 = Plane0+1), each element complete: the inputs are the
+//     filters' slab of channel c (O × KH·KW) and dy of sample n on the output box that
+//     cpu.ConvGradInputBox gives (O × its rows × its columns).
+//   - Pooling (MaxPool2D, AvgPool2D and their gradients): the output box rows [Row0, Row1) ×
+//     columns [Col0, Col1) of the planes [Plane0, Plane1) (n·C+c); several planes only whole,
+//     several rows only full-width. The inputs are the blocks of the boxes: the forward
+//     primitives take the input box (cpu.PoolInputBox), MaxPool2DGrad takes dy, the input box
+//     of x and the running input gradient of the input box, AvgPool2DGrad dy and the running
+//     input gradient; the gradients add into their running values output by output in
+//     ascending order, so boxes must run in ascending order.
+//   - PrimSoftmaxXent and PrimSoftmaxXentGrad: rows [Row0, Row1) of the NB×C logits, with
+//     their labels (Tensor.Labels). SoftmaxXent also takes the running total of the row
+//     losses (one value) and returns it updated (divided by NB by the chunk that ends at row
+//     NB) and the rows' probabilities.
+//
+// Block sides are at most 2048 and operands at most 2^22 values.
 type Chunk struct {
 	Row0, Row1, Col0, Col1, K0, K1 int
+	// Plane0 and Plane1 select the sample (Conv2D) or the range of (sample, channel) planes
+	// (Conv2DGradInput, pooling) a chunk lies in.
+	Plane0, Plane1 int
 }
 
 // Call is one primitive application for Backend.Exec.

@@ -28,18 +28,45 @@
 // Machine is a chain/sm.Machine ("dispute"); every move is a transaction (EncodeMove). Each
 // side has a chess clock of Config.Clock seconds of chain time (sm.Env.Time): a move after
 // its sender's clock ran out is refused, and anyone may then send Timeout, which ends the
-// game against the silent side. Every move escrows Config.Bond on the stake ledger (the cost
-// of the reply it invites); at the end the winner receives every bond, and the loser's
-// bonded stake is slashed by Config.SlashNum/SlashDen (part to the winner, the rest to the
-// jackpot treasury). A rejected move changes nothing.
+// game against the silent side. Every move escrows a bond on the stake ledger: Config.Bond
+// plus the price of the reply it invites (Costs: a bisection's reply costs its revealed
+// leaves and their Merkle paths, a descent's the whole next level, a proof's the referee's
+// chunk work; Machine.BondFor). At the end the winner receives every bond, so the loser's
+// bonds pay for the winner's replies, and the loser's bonded stake is slashed by
+// Config.SlashNum/SlashDen (part to the winner, the rest to the jackpot treasury). A
+// rejected move changes nothing, neither the machine nor the ledger (a transaction that
+// needs several ledger operations snapshots the ledger and restores it on failure).
+//
+// # Programs
+//
+// Open.Program names the computation a game disputes; Config.Resolve maps it to the VM
+// that referees it, so one machine referees disputes over different programs. A game that
+// names no program uses Config.VM.
 //
 // # Forced errors and jackpots
 //
-// Jackpot sizes Truebit's jackpot: J = (1 + margin)·c/ρ for a verification cost c and a
-// forced-error rate ρ; Payout caps each payout at a third of the pool; Split shares a payout
-// geometrically among the challengers who caught the error, so n Sybil identities together
-// never receive more than the payout. EconConfig is the agent-based Monte-Carlo with its
-// closed forms.
+// Tasks (Task) are Truebit's forced-error rounds as transactions: Commit (the solver seals
+// its correct result and a secret, paying Forced.Fee into stake.TreasuryJackpot), Post (the
+// result, in a later block whose beacon decides, with the secret, whether the task is
+// forced: ForcedDraw at rate ρ = Forced.RateNum/RateDen; a forced solver posts a wrong
+// result), Challenge (anyone, within Forced.Window, with a deposit, recorded in order),
+// Reveal (the solver opens the seal after the window) and Finalize. A revealed forced error
+// pays Payout(pool, J) = min(J, pool/3) out of the jackpot treasury, shared by Split (each
+// of n challengers gets J·r^(n−1), r ≤ 1/2, so n Sybil identities never get more than
+// one), and costs the solver nothing; a solver that does not reveal in time, or whose
+// reveal shows a wrong result, is slashed; a consistent, challenged, non-forced result goes
+// to the dispute game (Open.Task). Jackpot sizes J = (1 + margin)·c/ρ for a verification
+// cost c, so lazy verification is dominated.
+//
+// # Economics
+//
+// Whistleblower is the agent that replicates (or samples) verifiers' work, challenges, and
+// joins or leaves the pool by its expected payout. Equilibria is the agent-based Monte-Carlo
+// (EquilibriaConfig: solvers forging a fraction f, diligent and lazy verifiers,
+// whistleblowers, the jackpot pool in exact tokens) that reports, per configuration, the
+// cheating EV (closed form and Monte-Carlo with its standard error), whether lazy
+// verification is dominated, the pool's minimum, the whistleblowers' equilibrium and the
+// Sybil check (Report.Markdown). EconConfig is the earlier, single-verifier simulation.
 //
 // # Tests and toys
 //

@@ -60,23 +60,36 @@ func TestLazyDominated(t *testing.T) {
 	}
 }
 
-// TestSybilSplit: Rationale: n identities of one verifier, catching the same forced error,
-// together receive no more than one identity would, for every n.
+// TestSybilSplit: Rationale: n identities of one verifier catching the same forced error
+// together receive no more than one identity would, for every n and whatever the other
+// challengers do (wherever the identities stand in the challenge order, since the shares are
+// equal), and Σ shares never exceeds the payout.
 func TestSybilSplit(t *testing.T) {
-	total := uint256.NewInt(1_000_000)
-	one := Split(total, 1, 1, 2)[0]
-	for n := 1; n <= 64; n++ {
-		var sum uint256.Int
-		for _, s := range Split(total, n, 1, 2) {
-			sum.Add(&sum, &s)
-		}
-		// Compared with a single identity that catches it first and alone.
-		if sum.Gt(total) {
-			t.Fatalf("n=%d: %v > total", n, &sum)
-		}
-		first := Split(total, n, 1, 2)[0]
-		if !first.Eq(&one) {
-			t.Fatalf("n=%d: first share %v, alone %v", n, &first, &one)
+	for _, total := range []*uint256.Int{uint256.NewInt(1_000_000), uint256.NewInt(999_999_937), new(uint256.Int).SetAllOne()} {
+		for _, r := range [][2]uint64{{1, 2}, {1, 3}, {2, 5}, {0, 1}} {
+			for m := 0; m <= 8; m++ { // other, honest challengers
+				one := Split(total, 1+m, r[0], r[1])[0]
+				prev := new(uint256.Int).SetAllOne()
+				for n := 1; n <= 64; n++ {
+					shares := Split(total, n+m, r[0], r[1])
+					var sum, mine uint256.Int
+					for i, s := range shares {
+						if _, o := sum.AddOverflow(&sum, &s); o || !s.Eq(&shares[0]) {
+							t.Fatalf("n=%d m=%d: overflow or unequal shares", n, m)
+						}
+						if i < n {
+							mine.Add(&mine, &s)
+						}
+					}
+					if sum.Gt(total) {
+						t.Fatalf("total %v r=%v n=%d m=%d: Σ %v > total", total, r, n, m, &sum)
+					}
+					if mine.Gt(&one) || mine.Gt(prev) {
+						t.Fatalf("total %v r=%v n=%d m=%d: n identities get %v, one gets %v, n−1 got %v", total, r, n, m, &mine, &one, prev)
+					}
+					prev = new(uint256.Int).Set(&mine)
+				}
+			}
 		}
 	}
 	// The payout cap.

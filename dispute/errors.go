@@ -15,6 +15,8 @@ var (
 	ErrClock = errors.New("dispute: clock")
 	// ErrNoGame: no game with that id, or a game that has ended.
 	ErrNoGame = errors.New("dispute: no such game")
+	// ErrNoTask: no forced-error task with that id, or a task that has been settled.
+	ErrNoTask = errors.New("dispute: no such task")
 	// ErrEncoding: a payload, query or state that does not decode.
 	ErrEncoding = errors.New("dispute: malformed encoding")
 	// ErrBadTrace: a trace or commitment that cannot be built (sizes out of range).

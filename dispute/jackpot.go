@@ -17,7 +17,7 @@ type Jackpot struct {
 	Cost   float64 // a verifier's cost of checking one task
 	Rate   float64 // ρ, the forced-error probability per task
 	Margin float64 // the safety margin over break-even
-	Split  float64 // the geometric ratio of the Sybil-proof split, in (0, 1); default 1/2
+	Split  float64 // the ratio r of the Sybil-proof split (Split), in [0, 1/2]; 0 means 1/2
 }
 
 // Size returns J = (1 + Margin)·Cost/Rate.
@@ -32,7 +32,7 @@ func (j Jackpot) Validate() error {
 	if !(j.Rate > 0 && j.Rate <= 1) {
 		errs = append(errs, fmt.Errorf("%w: forced-error rate %v", ErrConfig, j.Rate))
 	}
-	if j.Margin < 0 || j.Split < 0 || j.Split >= 1 {
+	if j.Margin < 0 || j.Split < 0 || j.Split > 0.5 {
 		errs = append(errs, fmt.Errorf("%w: margin %v, split %v", ErrConfig, j.Margin, j.Split))
 	}
 	return errors.Join(errs...)
@@ -48,25 +48,37 @@ func Payout(pool, j *uint256.Int) uint256.Int {
 	return third
 }
 
-// Split divides a payout among n challengers in the order they caught the error: the i-th
-// (from 0) gets total·(1−r)·r^i, rounded down, and what the geometric series leaves is kept
-// by the pool. Splitting one identity into many never increases the total received: n
-// identities together get total·(1 − r^n) < total, whoever controls them. r is given as
-// num/den (default 1/2 when den is 0).
+// Split divides a payout among the n challengers who caught one forced error, Truebit's
+// way: each receives total·r^(n−1), rounded down (r = num/den; default 1/2 when den is 0),
+// and what is left stays in the pool. It returns n equal shares, so a challenger's share does
+// not depend on its place in the challenge order (the order only decides who is among the
+// first Forced.MaxChallengers).
+//
+// The split is Sybil-proof for r ≤ 1/2: whatever the other m challengers do, n identities
+// of one verifier together receive n·total·r^(n+m−1) ≤ total·r^m, what one identity would
+// receive, because n·r^(n−1) ≤ 1 for every n ≥ 1; so the total paid to n colluding
+// identities does not grow with n. (A split geometric in challenge order, the i-th
+// receiving total·(1−r)·r^i, is not: n identities at the head of the order receive
+// total·(1 − r^n), which grows with n.) Rounding down each step keeps the property exact.
 func Split(total *uint256.Int, n int, num, den uint64) []uint256.Int {
 	if den == 0 {
 		num, den = 1, 2
 	}
+	if n <= 0 {
+		return nil
+	}
+	var s uint256.Int
+	s.Set(total)
+	r, d := uint256.NewInt(num), uint256.NewInt(den)
+	for range n - 1 {
+		if s.IsZero() {
+			break
+		}
+		s.MulDivOverflow(&s, r, d)
+	}
 	out := make([]uint256.Int, n)
-	var rest uint256.Int
-	rest.Set(total)
-	for i := range n {
-		// share = rest·(den−num)/den; rest −= share.
-		var s uint256.Int
-		s.Mul(&rest, uint256.NewInt(den-num))
-		s.Div(&s, uint256.NewInt(den))
+	for i := range out {
 		out[i] = s
-		rest.Sub(&rest, &s)
 	}
 	return out
 }

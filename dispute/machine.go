@@ -17,29 +17,47 @@ import (
 const Name = "dispute"
 
 // Ledger is what the dispute machine needs of the token ledger: to move tokens on behalf of
-// a sender (bonds into escrows), to release escrows and slash as an authority, and to read
-// bonds. *stake.Ledger implements it. ApplyOp must leave the ledger unchanged on error.
+// a sender (bonds and deposits into escrows, task fees into the jackpot treasury), to release
+// and refund escrows, slash and pay out of the jackpot treasury as an authority, and to read
+// bonds, escrows and treasuries. *stake.Ledger implements it. ApplyOp must leave the ledger
+// unchanged on error. When the ledger also implements Export and Import (sm.Machine does), a
+// transaction that needs several ledger operations is made atomic through them.
 type Ledger interface {
 	ApplyOp(env sm.Env, sender stake.Address, op stake.Op) ([]sm.Event, error)
 	Account(a stake.Address) stake.Account
+	Escrow(id [32]byte) (stake.Escrow, bool)
+	Treasury(name string) uint256.Int
 }
 
 var _ Ledger = (*stake.Ledger)(nil)
 
-// Config configures a Machine. The zero value needs only Self, VM and, for bonds, a ledger.
+// Config configures a Machine. The zero value needs only Self, VM (or Resolve) and, for
+// bonds, a ledger.
 type Config struct {
-	// Self is the machine's address on the ledger: the arbiter of every bond escrow and, for
-	// slashing, a ledger authority.
+	// Self is the machine's address on the ledger: the arbiter of every bond and deposit
+	// escrow and, for slashing and jackpot payouts, a ledger authority.
 	Self stake.Address
-	// VM is the referee's computation (the shape of the levels and the chunk check).
+	// VM is the referee's computation (the shape of the levels and the chunk check) of every
+	// game whose Open names no Program.
 	VM VM
+	// Resolve, when set, returns the VM that referees the computation a game's Open names
+	// (Open.Program, e.g. a program hash), so that one machine referees disputes over
+	// different programs. It must be deterministic: the same program always resolves to an
+	// equivalent VM, on every node. An error rejects the Open (wrapped in ErrBadMove). A
+	// game whose Open names no program uses VM.
+	Resolve func(program Hash) (VM, error)
 	// K is the arity of the bisection. Default 8; at least 2, at most 256.
 	K uint64
 	// Clock is each party's chess-clock budget in seconds of chain time. Default 3600.
 	Clock uint64
-	// Bond is what every move escrows from its sender: at least the cost of the reply it
-	// invites. Zero: no bonds (then the ledger may be nil).
+	// Bond is the flat part of what every move escrows from its sender; Costs adds the price
+	// of the reply the move invites (Machine.BondFor). Both zero: no bonds (then the ledger
+	// may be nil).
 	Bond uint256.Int
+	// Costs prices the reply each move invites; its zero value adds nothing to Bond.
+	Costs Costs
+	// Forced configures forced-error tasks (Commit, Post, Challenge, Reveal, Finalize).
+	Forced Forced
 	// SlashNum/SlashDen is the fraction of the loser's bonded stake slashed at settlement,
 	// SlashRewardBps of it paid to the winner, the rest to the jackpot treasury. Zero: none.
 	SlashNum, SlashDen uint64
@@ -54,14 +72,16 @@ func (c Config) EnsureDefaults() Config {
 	if c.Clock == 0 {
 		c.Clock = 3600
 	}
+	c.Costs = c.Costs.EnsureDefaults()
+	c.Forced = c.Forced.EnsureDefaults()
 	return c
 }
 
 // Validate reports every problem with c at once.
 func (c Config) Validate() error {
 	var errs []error
-	if c.VM == nil {
-		errs = append(errs, fmt.Errorf("%w: no VM", ErrConfig))
+	if c.VM == nil && c.Resolve == nil {
+		errs = append(errs, fmt.Errorf("%w: no VM and no resolver", ErrConfig))
 	}
 	if c.K < 2 || c.K > 256 {
 		errs = append(errs, fmt.Errorf("%w: arity %d out of range [2, 256]", ErrConfig, c.K))
@@ -71,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if c.SlashRewardBps > 10000 {
 		errs = append(errs, fmt.Errorf("%w: slash reward %d bps", ErrConfig, c.SlashRewardBps))
+	}
+	if err := c.Forced.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -119,7 +142,11 @@ type Game struct {
 	ID                   [32]byte
 	Defender, Challenger stake.Address
 	Steps                uint64
-	Pos                  Position
+	// Program names the computation (Open.Program; zero: Config.VM) and Task the
+	// forced-error task whose result the game disputes (zero: none).
+	Program Hash     `json:",omitzero"`
+	Task    [32]byte `json:",omitzero"`
+	Pos     Position
 	// Root is the defender's commitment to the current level; LoLeaf and HiLeaf its leaves at
 	// Pos.Lo (agreed) and Pos.Hi (disputed).
 	Root           Hash
@@ -146,6 +173,8 @@ type Machine struct {
 	cfg    Config
 	ledger Ledger
 	games  map[[32]byte]*Game
+	tasks  map[[32]byte]*Task
+	vms    map[Hash]VM // resolved programs (a cache, not state)
 }
 
 var _ sm.Machine = (*Machine)(nil)
@@ -157,10 +186,35 @@ func New(cfg Config, ledger Ledger) (*Machine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if ledger == nil && (!cfg.Bond.IsZero() || cfg.SlashNum > 0) {
-		return nil, fmt.Errorf("%w: bonds or slashing need a ledger", ErrConfig)
+	if ledger == nil && (!cfg.Bond.IsZero() || !cfg.Costs.Unit.IsZero() || cfg.SlashNum > 0 || cfg.Forced.moves()) {
+		return nil, fmt.Errorf("%w: bonds, slashing, fees, deposits or jackpots need a ledger", ErrConfig)
 	}
-	return &Machine{cfg: cfg, ledger: ledger, games: map[[32]byte]*Game{}}, nil
+	return &Machine{cfg: cfg, ledger: ledger, games: map[[32]byte]*Game{}, tasks: map[[32]byte]*Task{}, vms: map[Hash]VM{}}, nil
+}
+
+// vmOf returns the VM that referees computation program (zero: Config.VM).
+func (m *Machine) vmOf(program Hash) (VM, error) {
+	if program == (Hash{}) {
+		if m.cfg.VM == nil {
+			return nil, fmt.Errorf("%w: the game names no program and the machine has no default VM", ErrBadMove)
+		}
+		return m.cfg.VM, nil
+	}
+	if vm, ok := m.vms[program]; ok {
+		return vm, nil
+	}
+	if m.cfg.Resolve == nil {
+		return nil, fmt.Errorf("%w: program %x: the machine has no resolver", ErrBadMove, program[:8])
+	}
+	vm, err := m.cfg.Resolve(program)
+	if err != nil {
+		return nil, fmt.Errorf("%w: program %x: %w", ErrBadMove, program[:8], err)
+	}
+	if vm == nil {
+		return nil, fmt.Errorf("%w: program %x resolves to no VM", ErrBadMove, program[:8])
+	}
+	m.vms[program] = vm
+	return vm, nil
 }
 
 // K returns the machine's bisection arity.
@@ -194,19 +248,71 @@ func (m *Machine) Apply(env sm.Env, sender [20]byte, payload []byte) ([]sm.Event
 	return m.ApplyMove(env, sender, mv)
 }
 
-// ApplyMove applies one move sent by sender. On error nothing changed.
+// ApplyMove applies one move sent by sender. On error nothing changed, neither the machine
+// nor the ledger.
 func (m *Machine) ApplyMove(env sm.Env, sender stake.Address, mv Move) ([]sm.Event, error) {
-	if o, ok := mv.(Open); ok {
-		return m.open(env, sender, o)
+	if mv == nil {
+		return nil, fmt.Errorf("%w: nil move", ErrBadMove)
+	}
+	switch mv.(type) {
+	case Prove, Timeout, Reveal, Finalize: // several ledger operations
+	default: // at most one ledger operation, applied last: atomic by itself
+		return m.applyMove(env, sender, mv)
+	}
+	var evs []sm.Event
+	err := m.atomic(func() error {
+		var err error
+		evs, err = m.applyMove(env, sender, mv)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// atomic runs f, which may apply several ledger operations and then fail, so that on error
+// the ledger is as it was: when the ledger can Export and Import, f runs between a snapshot
+// and, on error, its restoration. The machine's own state is committed by f only on success.
+func (m *Machine) atomic(f func() error) error {
+	snap, ok := m.ledger.(interface {
+		Export() ([]byte, error)
+		Import([]byte) error
+	})
+	if !ok || m.ledger == nil {
+		return f()
+	}
+	before, err := snap.Export()
+	if err != nil {
+		return fmt.Errorf("%w: snapshot: %w", ErrStake, err)
+	}
+	if err := f(); err != nil {
+		if ierr := snap.Import(before); ierr != nil {
+			return errors.Join(err, fmt.Errorf("%w: restore: %w", ErrStake, ierr))
+		}
+		return err
+	}
+	return nil
+}
+
+func (m *Machine) applyMove(env sm.Env, sender stake.Address, mv Move) ([]sm.Event, error) {
+	switch v := mv.(type) {
+	case Open:
+		return m.open(env, sender, v)
+	case Commit, Post, Challenge, Reveal, Finalize:
+		return m.task(env, sender, mv)
 	}
 	id := mv.game()
 	g0, ok := m.games[id]
 	if !ok || g0.Phase == PhaseDone {
 		return nil, fmt.Errorf("%w: %x", ErrNoGame, id[:8])
 	}
+	vm, err := m.vmOf(g0.Program)
+	if err != nil {
+		return nil, err
+	}
 	g := g0.clone() // work on a copy: commit only on success
-	if t, ok := mv.(Timeout); ok {
-		_ = t
+	if _, ok := mv.(Timeout); ok {
 		side := g.Phase.mover()
 		if env.Time < g.Last || env.Time-g.Last <= g.Clock[side-1] {
 			return nil, fmt.Errorf("%w: the %s's clock has not run out", ErrClock, side)
@@ -222,17 +328,16 @@ func (m *Machine) ApplyMove(env sm.Env, sender stake.Address, mv Move) ([]sm.Eve
 		return nil, fmt.Errorf("%w: the %s's clock ran out", ErrClock, side)
 	}
 	var kind string
-	var err error
 	switch v := mv.(type) {
 	case Bisect:
-		kind, err = m.bisect(&g, v)
+		kind, err = m.bisect(vm, &g, v)
 	case Pick:
 		kind, err = m.pick(&g, v)
 	case Descend:
-		kind, err = m.descend(&g, v)
+		kind, err = m.descend(vm, &g, v)
 	case Prove:
 		var winner Side
-		winner, err = m.prove(&g, v)
+		winner, err = m.prove(vm, &g, v)
 		if err != nil {
 			return nil, err
 		}
@@ -246,7 +351,7 @@ func (m *Machine) ApplyMove(env sm.Env, sender stake.Address, mv Move) ([]sm.Eve
 	if err != nil {
 		return nil, err
 	}
-	evs, err := m.bond(env, &g, sender)
+	evs, err := m.bond(env, vm, &g, sender)
 	if err != nil {
 		return nil, err
 	}
@@ -274,18 +379,31 @@ func (m *Machine) open(env sm.Env, sender stake.Address, o Open) ([]sm.Event, er
 	if o.Steps == 0 || o.Steps >= merkle.MaxSize {
 		return nil, fmt.Errorf("%w: %d steps", ErrBadMove, o.Steps)
 	}
+	vm, err := m.vmOf(o.Program)
+	if err != nil {
+		return nil, err
+	}
 	if !verify(o.Root, o.Start, 0, o.Steps+1, o.StartProof) || !verify(o.Root, o.Claim, o.Steps, o.Steps+1, o.ClaimProof) {
 		return nil, fmt.Errorf("%w: start or claim not in the committed root", ErrBadProof)
 	}
-	g := &Game{ID: o.Game, Defender: o.Defender, Challenger: sender, Steps: o.Steps, Pos: Root(o.Steps),
+	var t *Task
+	if o.Task != ([32]byte{}) {
+		if t, err = m.taskForGame(env, sender, o); err != nil {
+			return nil, err
+		}
+	}
+	g := &Game{ID: o.Game, Defender: o.Defender, Challenger: sender, Steps: o.Steps, Program: o.Program, Task: o.Task, Pos: Root(o.Steps),
 		Root: o.Root, LoLeaf: o.Start, HiLeaf: o.Claim, Clock: [2]uint64{m.cfg.Clock, m.cfg.Clock}, Last: env.Time}
 	g.Phase = m.nextPhase(g.Pos)
-	evs, err := m.bond(env, g, sender)
+	evs, err := m.bond(env, vm, g, sender)
 	if err != nil {
 		return nil, err
 	}
 	g.Moves = 1
 	m.games[o.Game] = g
+	if t != nil {
+		m.tasks[t.ID] = t
+	}
 	return append(evs, event("open", g)), nil
 }
 
@@ -299,7 +417,7 @@ func (m *Machine) nextPhase(p Position) Phase {
 	return PhaseProve
 }
 
-func (m *Machine) bisect(g *Game, b Bisect) (string, error) {
+func (m *Machine) bisect(vm VM, g *Game, b Bisect) (string, error) {
 	if g.Phase != PhaseBisect {
 		return "", fmt.Errorf("%w: bisect in phase %d", ErrBadMove, g.Phase)
 	}
@@ -307,7 +425,7 @@ func (m *Machine) bisect(g *Game, b Bisect) (string, error) {
 	if len(b.Leaves) != len(pts) || len(b.Proofs) != len(pts) {
 		return "", fmt.Errorf("%w: %d leaves and %d proofs for %d points", ErrBadMove, len(b.Leaves), len(b.Proofs), len(pts))
 	}
-	size := levelLen(m.cfg.VM, g.Steps, g.Pos) + 1
+	size := levelLen(vm, g.Steps, g.Pos) + 1
 	for i, at := range pts {
 		if !verify(g.Root, b.Leaves[i], at, size, b.Proofs[i]) {
 			return "", fmt.Errorf("%w: leaf %d at %s", ErrBadProof, at, g.Pos)
@@ -337,16 +455,19 @@ func (m *Machine) pick(g *Game, p Pick) (string, error) {
 	return "pick", nil
 }
 
-func (m *Machine) descend(g *Game, d Descend) (string, error) {
+// below returns the transitions of the level below the narrowed position p.
+func below(vm VM, p Position) uint64 {
+	if p.Level == LevelStep {
+		return vm.Instrs()
+	}
+	return vm.Chunks(p.Lo)
+}
+
+func (m *Machine) descend(vm VM, g *Game, d Descend) (string, error) {
 	if g.Phase != PhaseDescend {
 		return "", fmt.Errorf("%w: descend in phase %d", ErrBadMove, g.Phase)
 	}
-	var n uint64
-	if g.Pos.Level == LevelStep {
-		n = m.cfg.VM.Instrs()
-	} else {
-		n = m.cfg.VM.Chunks(g.Pos.Lo)
-	}
+	n := below(vm, g.Pos)
 	q, err := g.Pos.Descend(n)
 	if err != nil {
 		return "", err
@@ -359,11 +480,11 @@ func (m *Machine) descend(g *Game, d Descend) (string, error) {
 	return "descend", nil
 }
 
-func (m *Machine) prove(g *Game, p Prove) (Side, error) {
+func (m *Machine) prove(vm VM, g *Game, p Prove) (Side, error) {
 	if g.Phase != PhaseProve {
 		return 0, fmt.Errorf("%w: prove in phase %d", ErrBadMove, g.Phase)
 	}
-	post, flops, err := m.cfg.VM.Check(Path{Step: g.Pos.Step, Instr: g.Pos.Instr, Chunk: g.Pos.Lo}, g.LoLeaf, p.Witness)
+	post, flops, err := vm.Check(Path{Step: g.Pos.Step, Instr: g.Pos.Instr, Chunk: g.Pos.Lo}, g.LoLeaf, p.Witness)
 	if err != nil {
 		if !errors.Is(err, ErrBadProof) {
 			err = fmt.Errorf("%w: %w", ErrBadProof, err)
@@ -377,17 +498,54 @@ func (m *Machine) prove(g *Game, p Prove) (Side, error) {
 	return Challenger, nil
 }
 
-// bond escrows the configured bond from sender for the move about to be recorded.
-func (m *Machine) bond(env sm.Env, g *Game, sender stake.Address) ([]sm.Event, error) {
-	if m.cfg.Bond.IsZero() {
-		return nil, nil
+// BondFor returns the bond a move must escrow when it leaves game g (its state after the
+// move) waiting for its next move: Config.Bond plus Costs.Unit times the units of that reply
+// (Costs.ReplyUnits). The game's VM must resolve.
+func (m *Machine) BondFor(g Game) (uint256.Int, error) {
+	vm, err := m.vmOf(g.Program)
+	if err != nil {
+		return uint256.Int{}, err
+	}
+	return m.bondFor(vm, &g)
+}
+
+func (m *Machine) bondFor(vm VM, g *Game) (uint256.Int, error) {
+	b := m.cfg.Bond
+	if m.cfg.Costs.Unit.IsZero() {
+		return b, nil
+	}
+	u := m.cfg.Costs.ReplyUnits(m.cfg.K, g.Phase, g.Pos, levelLen(vm, g.Steps, g.Pos), replyBelow(vm, g))
+	var c uint256.Int
+	if _, o := c.MulOverflow(&m.cfg.Costs.Unit, uint256.NewInt(u)); o {
+		return b, fmt.Errorf("%w: bond of %d units overflows", ErrStake, u)
+	}
+	if _, o := b.AddOverflow(&b, &c); o {
+		return b, fmt.Errorf("%w: bond overflows", ErrStake)
+	}
+	return b, nil
+}
+
+// replyBelow returns the transitions of the level a descent from g would commit (0 when g
+// does not wait for a descent).
+func replyBelow(vm VM, g *Game) uint64 {
+	if g.Phase != PhaseDescend {
+		return 0
+	}
+	return below(vm, g.Pos)
+}
+
+// bond escrows the bond for the move just applied to g (g is its state after the move).
+func (m *Machine) bond(env sm.Env, vm VM, g *Game, sender stake.Address) ([]sm.Event, error) {
+	amt, err := m.bondFor(vm, g)
+	if err != nil || amt.IsZero() {
+		return nil, err
 	}
 	var b [72]byte
 	copy(b[:], "deai/dispute/bond/v1")
 	copy(b[32:], g.ID[:])
 	putU64(b[64:], g.Moves)
 	id := sha(b[:])
-	evs, err := m.ledger.ApplyOp(env, sender, stake.EscrowCreate{ID: id, Arbiter: m.cfg.Self, Amount: m.cfg.Bond})
+	evs, err := m.ledger.ApplyOp(env, sender, stake.EscrowCreate{ID: id, Arbiter: m.cfg.Self, Amount: amt})
 	if err != nil {
 		return nil, fmt.Errorf("%w: bond: %w", ErrStake, err)
 	}
@@ -395,34 +553,63 @@ func (m *Machine) bond(env sm.Env, g *Game, sender stake.Address) ([]sm.Event, e
 	return evs, nil
 }
 
-// resolve ends g with winner: every bond goes to the winner, the loser is slashed.
+// resolve ends g with winner: every bond goes to the winner, the loser is slashed. A game
+// over a forced-error task's result also settles its challenger's claim on the task.
 func (m *Machine) resolve(env sm.Env, g *Game, winner Side, why string) ([]sm.Event, error) {
 	g.Winner, g.Phase, g.Points = winner, PhaseDone, nil
 	var evs []sm.Event
 	w, l := g.party(winner), g.party(3-winner)
 	if m.ledger != nil {
 		for _, id := range g.Bonds {
-			e, err := m.ledger.ApplyOp(env, m.cfg.Self, stake.EscrowRelease{ID: id, Payouts: []stake.PayTo{{To: w, Amount: m.cfg.Bond}}})
+			e, ok := m.ledger.Escrow(id)
+			if !ok {
+				return nil, fmt.Errorf("%w: settle bond %x: no escrow", ErrStake, id[:8])
+			}
+			ev, err := m.ledger.ApplyOp(env, m.cfg.Self, stake.EscrowRelease{ID: id, Payouts: []stake.PayTo{{To: w, Amount: e.Amount}}})
 			if err != nil {
 				return nil, fmt.Errorf("%w: settle bond: %w", ErrStake, err)
 			}
-			evs = append(evs, e...)
+			evs = append(evs, ev...)
 		}
-		if m.cfg.SlashNum > 0 {
-			if acc := m.ledger.Account(l); !acc.Bonded.IsZero() {
-				e, err := m.ledger.ApplyOp(env, m.cfg.Self, stake.Slash{Target: l, Num: m.cfg.SlashNum, Den: m.cfg.SlashDen,
-					Beneficiary: w, RewardBps: m.cfg.SlashRewardBps, Treasury: stake.TreasuryJackpot})
-				if err != nil {
-					return nil, fmt.Errorf("%w: slash: %w", ErrStake, err)
-				}
-				evs = append(evs, e...)
-			}
+		ev, err := m.slash(env, l, w)
+		if err != nil {
+			return nil, err
 		}
+		evs = append(evs, ev...)
+	}
+	var t *Task
+	if g.Task != ([32]byte{}) {
+		var ev []sm.Event
+		var err error
+		if t, ev, err = m.gameEnded(env, g); err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev...)
 	}
 	m.games[g.ID] = g
+	if t != nil {
+		m.tasks[t.ID] = t
+	}
 	ev := event("resolve", g)
 	ev.Data = append(ev.Data, []byte(why)...)
 	return append(evs, ev), nil
+}
+
+// slash slashes loser's bonded stake by Config.SlashNum/SlashDen, rewarding beneficiary;
+// nothing when slashing is off or the loser has nothing bonded.
+func (m *Machine) slash(env sm.Env, loser, beneficiary stake.Address) ([]sm.Event, error) {
+	if m.ledger == nil || m.cfg.SlashNum == 0 {
+		return nil, nil
+	}
+	if acc := m.ledger.Account(loser); acc.Bonded.IsZero() {
+		return nil, nil
+	}
+	e, err := m.ledger.ApplyOp(env, m.cfg.Self, stake.Slash{Target: loser, Num: m.cfg.SlashNum, Den: m.cfg.SlashDen,
+		Beneficiary: beneficiary, RewardBps: m.cfg.SlashRewardBps, Treasury: stake.TreasuryJackpot})
+	if err != nil {
+		return nil, fmt.Errorf("%w: slash: %w", ErrStake, err)
+	}
+	return e, nil
 }
 
 func event(kind string, g *Game) sm.Event {
@@ -437,22 +624,32 @@ func putU64(b []byte, x uint64) {
 	}
 }
 
-// exported is the canonical state: games sorted by id.
+// exported is the canonical state: games and tasks sorted by id. A state without tasks
+// encodes as it did before tasks existed.
 type exported struct {
 	Version int
 	Games   []Game
+	Tasks   []Task `json:",omitempty"`
 }
 
-// Export implements sm.Machine: canonical JSON of every game, sorted by id.
-func (m *Machine) Export() ([]byte, error) {
-	ids := make([][32]byte, 0, len(m.games))
-	for id := range m.games {
+func sortedIDs[V any](m map[[32]byte]V) [][32]byte {
+	ids := make([][32]byte, 0, len(m))
+	for id := range m {
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	return ids
+}
+
+// Export implements sm.Machine: canonical JSON of every game and task, sorted by id.
+func (m *Machine) Export() ([]byte, error) {
+	ids := sortedIDs(m.games)
 	st := exported{Version: 1, Games: make([]Game, len(ids))}
 	for i, id := range ids {
 		st.Games[i] = m.games[id].clone()
+	}
+	for _, id := range sortedIDs(m.tasks) {
+		st.Tasks = append(st.Tasks, m.tasks[id].clone())
 	}
 	return json.Marshal(st)
 }
@@ -468,12 +665,17 @@ func (m *Machine) Import(state []byte) error {
 		g := st.Games[i]
 		games[g.ID] = &g
 	}
-	tmp := &Machine{cfg: m.cfg, ledger: m.ledger, games: games}
+	tasks := make(map[[32]byte]*Task, len(st.Tasks))
+	for i := range st.Tasks {
+		t := st.Tasks[i]
+		tasks[t.ID] = &t
+	}
+	tmp := &Machine{cfg: m.cfg, ledger: m.ledger, games: games, tasks: tasks}
 	again, err := tmp.Export()
 	if err != nil || !bytes.Equal(again, state) {
 		return fmt.Errorf("%w: state is not canonical", ErrEncoding)
 	}
-	m.games = games
+	m.games, m.tasks = games, tasks
 	return nil
 }
 
@@ -483,10 +685,18 @@ func (m *Machine) Root() [32]byte {
 	return sha(append([]byte("deai/dispute/state/v1\x00"), b...))
 }
 
-// Query implements sm.Machine: a 32-byte game id returns the game as JSON.
+// Query implements sm.Machine: a 32-byte game id returns the game as JSON; the byte 'T'
+// followed by a 32-byte task id returns the task as JSON.
 func (m *Machine) Query(q []byte) ([]byte, error) {
+	if len(q) == 33 && q[0] == 'T' {
+		t, ok := m.tasks[[32]byte(q[1:])]
+		if !ok {
+			return nil, ErrNoTask
+		}
+		return json.Marshal(t)
+	}
 	if len(q) != 32 {
-		return nil, fmt.Errorf("%w: query of %d bytes, want a 32-byte game id", ErrEncoding, len(q))
+		return nil, fmt.Errorf("%w: query of %d bytes, want a 32-byte game id or 'T' and a task id", ErrEncoding, len(q))
 	}
 	g, ok := m.games[[32]byte(q)]
 	if !ok {

@@ -132,14 +132,19 @@ func TestBadInput(t *testing.T) {
 
 // FuzzMachine applies arbitrary payloads to a machine in the middle of a game: each either
 // decodes to its canonical encoding and is applied or rejected atomically, or is refused as
-// malformed; nothing panics.
+// malformed; nothing panics. Its seeds include every kind of move, the task moves among them
+// (FuzzTasks fuzzes them with a ledger).
 func FuzzMachine(f *testing.F) {
 	vm := Toy{G: 3, E: 3, Inc: 1}
 	honest := ToyTrace{VM: vm, Steps: 9, Base: 7}
 	com, _ := honest.Commit(Root(9))
 	open := Open{Game: [32]byte{9}, Defender: alice, Steps: 9, Root: com.Root(), Start: com.Leaf(0), Claim: com.Leaf(9),
 		StartProof: com.Proof(0), ClaimProof: com.Proof(9)}
-	for _, mv := range []Move{open, Pick{Game: open.Game, Part: 1}, Timeout{Game: open.Game}, Prove{Game: open.Game, Witness: []byte{1, 2}}} {
+	withTask := open
+	withTask.Game, withTask.Program, withTask.Task = [32]byte{8}, Hash{3}, [32]byte{4}
+	for _, mv := range []Move{open, Pick{Game: open.Game, Part: 1}, Timeout{Game: open.Game}, Prove{Game: open.Game, Witness: []byte{1, 2}},
+		withTask, Commit{Task: [32]byte{4}, Seal: Hash{5}}, Post{Task: [32]byte{4}}, Challenge{Task: [32]byte{4}},
+		Reveal{Task: [32]byte{4}, Secret: Hash{6}}, Finalize{Task: [32]byte{4}}} {
 		b, _ := EncodeMove(mv)
 		f.Add(b, uint64(11), true)
 	}

@@ -165,56 +165,6 @@ func checkInputs(call accel.Call, ops operands) ([][]float32, []int32, error) {
 	return ins, labels, nil
 }
 
-// execChunk runs part of a primitive (see accel.Chunk).
-func execChunk(call accel.Call) ([]accel.Tensor, error) {
-	c := *call.Chunk
-	bad := func(format string, args ...any) ([]accel.Tensor, error) {
-		return nil, fmt.Errorf("cpu: exec %s chunk %+v: %w: "+format, append([]any{call.Prim, c, accel.ErrInvalidArgument}, args...)...)
-	}
-	switch call.Prim {
-	case graph.PrimMatMul:
-		r, cols, k := c.Row1-c.Row0, c.Col1-c.Col0, c.K1-c.K0
-		d := call.Dims
-		if c.Row0 < 0 || r < 1 || c.Row1 > d.M || c.Col0 < 0 || cols < 1 || c.Col1 > d.N || c.K0 < 0 || k < 0 || c.K1 > d.K {
-			return bad("ranges outside the %d×%d×%d product", d.M, d.N, d.K)
-		}
-		if len(call.Inputs) != 3 {
-			return bad("%d inputs, want 3 (A block, B block, running sums)", len(call.Inputs))
-		}
-		for i, want := range []int{r * k, k * cols, r * cols} {
-			if len(call.Inputs[i].Data) != want {
-				return bad("input %d holds %d values, want %d", i, len(call.Inputs[i].Data), want)
-			}
-		}
-		out := append([]float32(nil), call.Inputs[2].Data...)
-		kern.Gemm(kern.Par{}, false, false, r, cols, k, call.Inputs[0].Data, k, call.Inputs[1].Data, cols, out, cols, true)
-		return []accel.Tensor{{Shape: []int{r, cols}, Data: out}}, nil
-	case graph.PrimReLU, graph.PrimTanh, graph.PrimCopy, graph.PrimReLUGrad, graph.PrimTanhGrad, graph.PrimAdd:
-		n := c.Row1 - c.Row0
-		if c.Row0 < 0 || n < 1 || c.Col0|c.Col1|c.K0|c.K1 != 0 {
-			return bad("an element-wise chunk is a non-empty range [Row0, Row1) only")
-		}
-		call.Chunk = nil
-		for i, t := range call.Inputs {
-			if len(t.Data) != n {
-				return bad("input %d holds %d values, want %d", i, len(t.Data), n)
-			}
-		}
-		ops, err := operandsOf(call.Prim, graph.Dims{}, n)
-		if err != nil {
-			return nil, err
-		}
-		ins, _, err := checkInputs(call, ops)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]float32, n)
-		execute(kern.Par{}, nil, call.Prim, graph.Dims{}, ins, nil, [][]float32{out})
-		return []accel.Tensor{{Shape: []int{n}, Data: out}}, nil
-	}
-	return nil, fmt.Errorf("cpu: exec %s: %w: chunks of this primitive", call.Prim, accel.ErrUnsupported)
-}
-
 func totalMemory() uint64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {

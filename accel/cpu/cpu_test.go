@@ -310,7 +310,7 @@ func TestBadInput(t *testing.T) {
 		}, accel.ErrInvalidArgument, "label"},
 		{"exec unknown prim", func() error { _, err := b.Exec(ctx, accel.Call{Prim: 200}); return err }, accel.ErrUnsupported, "prim(200)"},
 		{"exec unsupported chunk", func() error {
-			_, err := b.Exec(ctx, accel.Call{Prim: graph.PrimConv2D, Chunk: &accel.Chunk{}})
+			_, err := b.Exec(ctx, accel.Call{Prim: graph.PrimAdamStep, Chunk: &accel.Chunk{}})
 			return err
 		}, accel.ErrUnsupported, "chunks"},
 		{"exec chunk outside", func() error {

@@ -161,28 +161,59 @@ func masked(t testing.TB, r *run, f Fault) bool {
 	return c.Leaf(f.Step+1) == Hash(r.res.Proof.States[f.Step+1])
 }
 
-// TestHonestWins plays disputes on a real Fashion-MNIST MLP run with the fault at a random
-// step, program instruction and chunk, the liar on either side. Rationale: the honest party
-// must win every game, within ⌈log_k T⌉ + ⌈log_k G⌉ + ⌈log_k E⌉ + 2 rounds, and the referee
-// recomputes one chunk of at most 2^16 FLOPs.
+// TestHonestWins plays disputes on real Fashion-MNIST runs (the MLP at batch 64 and 512, the
+// CNN at batch 64) with the fault at a random step and chunk of an instruction of every
+// primitive the program uses (convolutions, pooling, bias, softmax included; on the MLP at
+// batch 64 also at random instructions), the liar on either side. Rationale: the honest
+// party must win every game, within ⌈log_k T⌉ + ⌈log_k G⌉ + ⌈log_k E⌉ + 2 rounds, and the
+// referee recomputes one chunk of at most 2^16 FLOPs.
 func TestHonestWins(t *testing.T) {
-	r := newRun(t, graph.FashionMLP(), 64, 12, 4)
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			if testing.Short() && m.batch > 64 {
+				t.Skip("short")
+			}
+			honestWins(t, m)
+		})
+	}
+}
+
+func honestWins(t *testing.T, m model) {
+	r := newRun(t, m.graph(), m.batch, 6, 3)
 	const k = 4
 	steps := uint64(len(r.res.Proof.States) - 1)
 	bound := dispute.MaxRounds(k, steps, r.vm.Instrs(), maxChunks(r.vm))
-	src := rand.New(rand.NewPCG(5, 5))
-	n := 12
-	if testing.Short() {
-		n = 4
+	src := rand.New(rand.NewPCG(5, uint64(m.batch)))
+	// One transition per primitive, chosen at random among the instructions that use it.
+	byPrim := map[graph.Prim][]uint64{}
+	for i, in := range r.vm.p.Instrs {
+		byPrim[in.Prim] = append(byPrim[in.Prim], uint64(i+2))
 	}
-	for i := range n {
+	var trs []uint64
+	for _, p := range slices.Sorted(maps.Keys(byPrim)) {
+		if testing.Short() && !slices.Contains([]graph.Prim{graph.PrimConv2DGradInput, graph.PrimMaxPool2DGrad, graph.PrimBiasGrad, graph.PrimSoftmaxXent}, p) {
+			continue
+		}
+		trs = append(trs, byPrim[p][src.IntN(len(byPrim[p]))])
+	}
+	if m.name == "mlp64" && !testing.Short() {
+		for range 6 {
+			trs = append(trs, 2+src.Uint64N(uint64(len(r.vm.p.Instrs))))
+		}
+	}
+	for i, tr := range trs {
 		var f Fault
-		for {
-			tr := 2 + src.Uint64N(uint64(len(r.vm.p.Instrs)))
+		found := false
+		for range 20 {
 			f = Fault{Step: src.Uint64N(steps), Instr: tr, Chunk: src.Uint64N(r.vm.Chunks(tr))}
 			if !masked(t, r, f) {
+				found = true
 				break
 			}
+		}
+		if !found {
+			t.Logf("every fault tried at %s (transition %d) was masked", r.vm.Name(tr), tr)
+			continue
 		}
 		liar := dispute.Side(1 + i%2)
 		t.Run(fmt.Sprintf("%s-lies-step%d-%s%d-chunk%d", liar, f.Step, r.vm.Name(f.Instr), f.Instr, f.Chunk), func(t *testing.T) {
@@ -193,7 +224,7 @@ func TestHonestWins(t *testing.T) {
 			if int(g.Rounds) > bound {
 				t.Fatalf("%d rounds, bound %d", g.Rounds, bound)
 			}
-			if g.RefereeFLOPs > 1<<16 {
+			if g.RefereeFLOPs > MaxChunkFLOPs {
 				t.Fatalf("referee FLOPs %d > 2^16", g.RefereeFLOPs)
 			}
 			if g.Pos.Step != f.Step || g.Pos.Instr != f.Instr || g.Pos.Lo != f.Chunk {
@@ -204,11 +235,39 @@ func TestHonestWins(t *testing.T) {
 	}
 }
 
-// TestEveryTransition checks, for one step of the Fashion MLP at batch 64, that the honest trace's leaves
+// model is a real model the package is tested on.
+type model struct {
+	name  string
+	graph func() *graph.Graph
+	batch int
+}
+
+// models are the Fashion-MNIST MLP at batch 64 and 512 and the CNN of examples/train
+// (conv16-pool-conv32-pool-dense) at batch 64.
+var models = []model{
+	{"mlp64", graph.FashionMLP, 64},
+	{"mlp512", graph.FashionMLP, 512},
+	{"cnn64", graph.FashionCNN, 64},
+}
+
+// TestEveryTransition checks, for one step of each real model, that the honest trace's leaves
 // tie to the proof (leaf 0 and leaf G are pol's state hashes) and that the referee accepts
-// the honest witness of sampled chunks of every transition and rejects a corrupted one.
+// the honest witness of sampled chunks of every transition (first, middle, last and a random
+// one), with at most MaxChunkFLOPs and a witness of at most MaxWitness bytes, and rejects it
+// for the wrong leaf or truncated.
 func TestEveryTransition(t *testing.T) {
-	r := newRun(t, graph.FashionMLP(), 64, 3, 2)
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			if testing.Short() && m.batch > 64 {
+				t.Skip("short")
+			}
+			everyTransition(t, m)
+		})
+	}
+}
+
+func everyTransition(t *testing.T, m model) {
+	r := newRun(t, m.graph(), m.batch, 3, 2)
 	tr := r.trace(t, nil)
 	const step = 1
 	il, err := tr.Commit(dispute.Position{Level: dispute.LevelInstr, Step: step})
@@ -219,6 +278,9 @@ func TestEveryTransition(t *testing.T) {
 	if il.Leaf(0) != Hash(r.res.Proof.States[step]) || il.Leaf(G) != Hash(r.res.Proof.States[step+1]) {
 		t.Fatal("instruction level does not run from h_t to h_t+1")
 	}
+	src := rand.New(rand.NewPCG(uint64(m.batch), 1))
+	var worstW int
+	var worstF int64
 	for i := range G {
 		t.Run(fmt.Sprintf("%d-%s", i, r.vm.Name(i)), func(t *testing.T) {
 			cl, err := tr.Commit(dispute.Position{Level: dispute.LevelChunk, Step: step, Instr: i})
@@ -229,7 +291,7 @@ func TestEveryTransition(t *testing.T) {
 			if cl.Leaf(0) != il.Leaf(i) || cl.Leaf(E) != il.Leaf(i+1) {
 				t.Fatal("chunk level does not join the instruction level")
 			}
-			for _, e := range []uint64{0, E / 2, E - 1} {
+			for _, e := range []uint64{0, E / 2, src.Uint64N(E), E - 1} {
 				p := dispute.Path{Step: step, Instr: i, Chunk: e}
 				w, err := tr.Witness(p)
 				if err != nil {
@@ -242,9 +304,13 @@ func TestEveryTransition(t *testing.T) {
 				if post != cl.Leaf(e+1) {
 					t.Fatalf("chunk %d: referee's post differs from the honest leaf", e)
 				}
-				if flops > 1<<16 {
+				if flops > MaxChunkFLOPs {
 					t.Errorf("chunk %d: %d FLOPs", e, flops)
 				}
+				if len(w) > MaxWitness {
+					t.Errorf("chunk %d: witness of %d bytes > %d", e, len(w), MaxWitness)
+				}
+				worstW, worstF = max(worstW, len(w)), max(worstF, flops)
 				t.Logf("%s chunk %d of %d: %d FLOPs, witness %d bytes", r.vm.Name(i), e, E, flops, len(w))
 				if _, _, err := r.vm.Check(p, cl.Leaf(e+1), w); err == nil {
 					t.Fatalf("chunk %d: witness accepted for the wrong leaf", e)
@@ -255,12 +321,21 @@ func TestEveryTransition(t *testing.T) {
 			}
 		})
 	}
+	t.Logf("%s: worst sampled chunk %d FLOPs, witness %d bytes", m.name, worstF, worstW)
 }
 
-// TestRefereeFLOPs reports, per primitive of the Fashion MLP at batch 64, the largest chunk
+// TestRefereeFLOPs reports, per primitive of each real model and optimizer, the largest chunk
 // the referee recomputes, and checks the 2^16 bound.
 func TestRefereeFLOPs(t *testing.T) {
-	prog, err := graph.Compile(graph.FashionMLP(), 64, graph.Optimizer{Kind: graph.AdamW})
+	for _, m := range models {
+		for _, opt := range []graph.OptKind{graph.AdamW, graph.SGD} {
+			t.Run(fmt.Sprintf("%s-%d", m.name, opt), func(t *testing.T) { refereeFLOPs(t, m, opt) })
+		}
+	}
+}
+
+func refereeFLOPs(t *testing.T, m model, opt graph.OptKind) {
+	prog, err := graph.Compile(m.graph(), m.batch, graph.Optimizer{Kind: opt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,42 +352,64 @@ func TestRefereeFLOPs(t *testing.T) {
 	for _, p := range prims {
 		f := worst[p]
 		t.Logf("%-18s max chunk %6d FLOPs, %5d chunks per step", p, f, chunks[p])
-		if f > 1<<16 {
+		if f > MaxChunkFLOPs {
 			t.Errorf("%s: %d FLOPs > 2^16", p, f)
 		}
 	}
 }
 
-// BenchmarkDispute times a full dispute over a Fashion-MNIST MLP training run (batch 64,
-// AdamW, T = 40 steps, a checkpoint every k = 10): both parties build fresh traces whose
-// provers regenerate the disputed step's state from the nearest checkpoint, the fault is at
-// the last step before a checkpoint (the most regeneration), the liar defends, and the game
-// runs on the dispute machine with bonds. It reports the dispute's time against the issue's
-// budget, the time of 2·k training steps plus one second (train-step measured in the same
-// process just before).
+// BenchmarkDispute times a full dispute over a Fashion-MNIST training run, for the MLP (batch
+// 64, AdamW, T = 40 steps, a checkpoint every k = 10) and the CNN of examples/train (batch 64,
+// AdamW, T = 20, k = 10): both parties build fresh traces whose provers regenerate the
+// disputed step's state from the nearest checkpoint, the fault is at the last step before a
+// checkpoint (the most regeneration) in the middle chunk of the MLP's matmul dW1 = Xᵀ·dY or the
+// CNN's second convolution, the liar defends, and the game runs on the dispute machine with
+// bonds. It reports the dispute's time against the budget, the time of 2·k training
+// steps plus one second (train-step measured in the same process just before).
 func BenchmarkDispute(b *testing.B) {
 	const every = 10
-	r := newRun(b, graph.FashionMLP(), 64, 40, every)
-	const k = 8
-	tr := uint64(2 + 12) // the matmul dW1 = Xᵀ·dY of the backward pass
-	f := Fault{Step: 2*every - 1, Instr: tr, Chunk: r.vm.Chunks(tr) / 2}
-	if r.vm.Name(tr) != "matmul" {
-		b.Fatalf("transition %d is %s", tr, r.vm.Name(tr))
+	for _, bc := range []struct {
+		name  string
+		graph func() *graph.Graph
+		steps uint64
+		prim  graph.Prim
+		nth   int
+	}{
+		{"mlp64", graph.FashionMLP, 40, graph.PrimMatMul, 4},
+		{"cnn64", graph.FashionCNN, 20, graph.PrimConv2D, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := newRun(b, bc.graph(), 64, bc.steps, every)
+			const k = 8
+			var tr uint64
+			seen := 0
+			for i, in := range r.vm.p.Instrs {
+				if in.Prim == bc.prim {
+					if seen == bc.nth {
+						tr = uint64(i + 2)
+						break
+					}
+					seen++
+				}
+			}
+			f := Fault{Step: 2*every - 1, Instr: tr, Chunk: r.vm.Chunks(tr) / 2}
+			var rounds uint64
+			for b.Loop() {
+				g := play(b, r, k, f, dispute.Defender)
+				if g.Winner != dispute.Challenger {
+					b.Fatalf("winner %s", g.Winner)
+				}
+				rounds = g.Rounds
+			}
+			per := b.Elapsed() / time.Duration(b.N)
+			budget := 2*every*r.train + time.Second
+			b.ReportMetric(float64(per.Milliseconds()), "ms/dispute")
+			b.ReportMetric(float64(r.train.Microseconds())/1000, "ms/train-step")
+			b.ReportMetric(float64(budget.Milliseconds()), "ms-budget")
+			b.ReportMetric(float64(rounds), "rounds")
+			b.Logf("fault at step %d transition %d (%s) chunk %d of %d", f.Step, tr, r.vm.Name(tr), f.Chunk, r.vm.Chunks(tr))
+		})
 	}
-	var rounds uint64
-	for b.Loop() {
-		g := play(b, r, k, f, dispute.Defender)
-		if g.Winner != dispute.Challenger {
-			b.Fatalf("winner %s", g.Winner)
-		}
-		rounds = g.Rounds
-	}
-	per := b.Elapsed() / time.Duration(b.N)
-	budget := 2*every*r.train + time.Second
-	b.ReportMetric(float64(per.Milliseconds()), "ms/dispute")
-	b.ReportMetric(float64(r.train.Microseconds())/1000, "ms/train-step")
-	b.ReportMetric(float64(budget.Milliseconds()), "ms-budget")
-	b.ReportMetric(float64(rounds), "rounds")
 }
 
 // FuzzCheck feeds the referee arbitrary witnesses for a chunk of every kind: it must never
@@ -406,4 +503,74 @@ func mustEncode(t testing.TB, w *Witness) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// segBytes bounds the encoding of one Seg in a witness: 128 values of at most 9 bytes in gob,
+// a proof of at most 32 siblings of 35 bytes, and framing.
+const segBytes = SegLen*9 + 32*35 + 64
+
+// TestWitnessBound checks, for every chunk of every transition of one step of each real model,
+// that the segments the chunk reads and writes, at segBytes each plus 16 KiB of framing and
+// environment proofs, stay within MaxWitness, so that every honest witness decodes; "open"
+// and "seal" blocks hold StateBlock values. It reports the largest count per primitive.
+func TestWitnessBound(t *testing.T) {
+	if StateBlock*9+segBytes+16<<10 > MaxWitness {
+		t.Fatalf("a state block does not fit MaxWitness")
+	}
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			if testing.Short() && m.batch > 64 {
+				t.Skip("short")
+			}
+			r := newRun(t, m.graph(), m.batch, 1, 1)
+			tr := r.trace(t, nil)
+			sr, err := tr.step(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := map[string]int{}
+			for i := uint64(2); i < r.vm.seal(); i++ {
+				name := r.vm.Name(i)
+				outs := r.vm.outs(i)
+				count := func(rec *recorder, ws []write) int {
+					n := 0
+					for _, segs := range rec.in {
+						n += len(segs)
+					}
+					for _, w := range ws {
+						n += len(touchedSegs(w.idx))
+					}
+					return n
+				}
+				newRec := func() *recorder {
+					rec := &recorder{in: map[int]map[int]bool{}, old: make([]map[int]bool, len(outs))}
+					for k := range outs {
+						rec.old[k] = map[int]bool{}
+					}
+					return rec
+				}
+				cur := newRec()
+				_, err := tr.simulate(sr, i, func(e int, ws, _ []write, partial [][]float32) (*recorder, error) {
+					if e == 0 {
+						if err := tr.recordChunk(sr, i, cur, partial); err != nil {
+							return nil, err
+						}
+					}
+					n := count(cur, ws)
+					worst[name] = max(worst[name], n)
+					if n*segBytes+16<<10 > MaxWitness {
+						t.Errorf("%s (transition %d) chunk %d touches %d segments", name, i, e, n)
+					}
+					cur = newRec()
+					return cur, nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, name := range slices.Sorted(maps.Keys(worst)) {
+				t.Logf("%-18s at most %4d segments per chunk (≤ %d KiB)", name, worst[name], (worst[name]*segBytes+16<<10)>>10)
+			}
+		})
+	}
 }

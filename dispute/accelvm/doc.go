@@ -22,7 +22,9 @@
 // instructions, "seal" (back to h_{t+1}). Its leaf 0 is h_t, leaf G is h_{t+1}, and leaf i in
 // between is EnvLeaf(env root after transition i−1). Level 3 (chunks of one transition): leaf 0
 // and leaf E are the instruction-level leaves around it, leaf e in between commits the
-// environment root at the transition's start and the partial roots of its outputs (MidLeaf).
+// environment root at the transition's start and the partial roots of its outputs (MidLeaf;
+// for "open" and "seal", the hashes finished so far and the hash of the Carry of the tensor
+// being hashed).
 //
 // The environment is the Merkle tree (internal/merkle) over a header leaf (step counter and
 // generator state) and one root per program slot; a slot not yet written in a step has root
@@ -32,21 +34,60 @@
 //
 // # Chunks and referee work
 //
-// A MatMul chunk is a TileM×TileN output tile over a K-segment of TileK reduction steps
-// (2·16·16·128 = 2^16 FLOPs), computed by Backend.Exec from the A and B blocks and the tile's
-// running sums, all opened by Merkle paths; ReLU, Tanh, Copy, their gradients and Add are
-// chunked by ranges of ElemChunk elements through Exec's element-wise chunks; SGD and AdamW are
-// element-wise too and are recomputed by a whole Exec call on the chunk's range. Every other
-// primitive (bias, softmax, convolution, pooling, AdamStep) is recomputed whole: one chunk that
-// opens all its inputs. "load" has one chunk per sample (checked against the dataset
-// commitment); "open" and "seal" have one chunk per state tensor, which hashes that tensor
-// whole (no FLOPs, but bytes in proportion to the tensor), plus one for the state hash.
-// Check returns the FLOPs of the chunk as graph.Program.FLOPs counts them.
+// Every primitive is cut into chunks of at most MaxChunkFLOPs = 2^16 floating-point operations
+// (as graph.Program.FLOPs counts them), each recomputed by one Backend.Exec call (accel.Chunk
+// documents the calls) from values opened by Merkle paths, with the same bits as the whole
+// kernel: where a chunk continues a reduction, its running values are the partial values of
+// its output, committed by the chunk-level leaf, and chunks run in the kernel's summation
+// order.
+//
+//   - MatMul: a TileM×TileN output tile over a K-segment of TileK reduction steps
+//     (2·16·16·128 = 2^16 FLOPs), K-segments innermost, running sums in the output.
+//   - Conv2D: tiles of each sample's product W · im2col(x) (filters × output pixels over
+//     R = C·KH·KW): up to 2·TileK taps the whole reduction in one chunk, TileM filters ×
+//     TileN·⌊TileK/R⌋ pixels (R ≤ TileK) or ⌊TileN·TileK/R⌋ pixels; above, MatMul's tiles
+//     and K-segments. Conv2DGradWeight: the same tiles of dW = Σ dy_n ·
+//     im2col(x_n)ᵀ, the reduction over the concatenated index n·OH·OW+q cut into K-segments.
+//   - Conv2DGradInput: boxes of one input-gradient plane, each element complete (the fold over
+//     the kernel taps of the fold over the filters): ⌊2^16 / (KH·KW·(2·O+1))⌋ elements per
+//     chunk, as full rows or, when a row is longer, a piece of one row.
+//   - Pooling and its gradients: boxes of output planes of at most PoolOutputs outputs and
+//     2^16 FLOPs (whole planes, full rows, or a piece of one row), in ascending output order,
+//     so that the gradients add into their running input gradient in the kernel's order.
+//   - BiasAdd and the element-wise primitives (ReLU, Tanh, Copy, their gradients, Add): ranges
+//     of ElemChunk elements. BiasGrad: ⌈SegLen/S⌉ channels (at least one) × a segment of the
+//     sum over batch and positions, BiasGradValues terms per chunk, running sums in the
+//     output.
+//   - SoftmaxXent and SoftmaxXentGrad: ranges of rows, at most SoftmaxValues logits and 2^16
+//     FLOPs; SoftmaxXent carries the running total of the row losses in its loss output, and
+//     the chunk ending at the last row divides it by the batch.
+//   - SGD and AdamW: ranges of ElemChunk elements by a whole Exec call on the range; AdamStep
+//     (2 FLOPs) whole.
+//
+// Limits: a chunk holds at least one row of softmax (5·C+4 FLOPs, so the bound holds for
+// C ≤ 13106 classes), one input-gradient element of a convolution (KH·KW·(2·O+1) FLOPs: O ≤
+// 3640 filters for a 3×3 kernel) and one pooling output (KH·KW+1 FLOPs); models beyond these
+// get chunks of that one unit. TestRefereeFLOPs and TestChunksBitExact check the bound and
+// the bits per primitive.
+//
+// "load" has one chunk per sample (checked against the dataset commitment). "open" and
+// "seal" hash the state tensors in blocks of StateBlock values, one block per chunk: a chunk
+// continues accel.TensorHash from the SHA-256 midstate the previous block left and
+// TensorRoot from the Merkle frontier of its segment leaves (a Carry, committed by its hash
+// in the chunk-level leaf); the last block of a tensor checks its hash against the state's
+// tensor hash (open) or its root against the slot's root in the environment (seal). "open"
+// has one more chunk first (the state hash into the header and the tensor hashes), "seal"
+// one more last (the header and tensor hashes into the state hash). Check returns the FLOPs
+// of the chunk.
 //
 // # Witnesses
 //
 // A Prove move carries a Witness encoded with encoding/gob (Witness.Encode, DecodeWitness, at
-// most MaxWitness bytes). The encoding is not canonical and need not be: the referee only
+// most MaxWitness = 1 MiB). A chunk reads and writes a bounded number of values, so its
+// witness is bounded whatever the model: every segment it opens costs at most about 2.3 KiB
+// (128 values and a proof), and TestWitnessBound checks every chunk of a step of the MLP (batch
+// 64 and 512) and the CNN against MaxWitness (at most 272 segments, a MatMul tile with a
+// transposed operand); a state block is about 26 KiB. The encoding is not canonical and need not be: the referee only
 // decodes it, and every value in it is checked against the agreed leaf by hashes and paths.
 //
 // # Concurrency

@@ -27,8 +27,8 @@ type TraceConfig struct {
 	Fault *Fault
 }
 
-// Fault is a deliberate error: chunk Chunk of transition Instr of step Step writes its first
-// value plus one, and everything after is computed from it. The lying trace's step leaves
+// Fault is a deliberate error: chunk Chunk of transition Instr of step Step writes the first
+// value of its last output plus one (SoftmaxXent: a probability, not the loss), and everything after is computed from it. The lying trace's step leaves
 // after Step+1 are arbitrary but fixed. A fault that does not reach the state after the step
 // (the loss, a gradient masked by ReLU) leaves the trace honest.
 type Fault struct {
@@ -43,6 +43,9 @@ type Trace struct {
 	vm   *VM
 	ctx  context.Context
 	last *stepRun
+	// leaves caches the chunk-level leaves of the last transition committed.
+	leaves   []Hash
+	leavesAt [2]uint64
 }
 
 var _ dispute.TraceProvider = (*Trace)(nil)
@@ -128,7 +131,13 @@ func (t *Trace) replay(i uint64, pre *accel.State) (*stepRun, error) {
 	for tr := uint64(1); tr < vm.seal(); tr++ {
 		sr.envAt[tr] = slices.Clone(env)
 		sr.il[tr] = EnvLeaf(merkle.Root(env))
-		outs, err := t.simulate(sr, tr, nil)
+		var outs [][]float32
+		var err error
+		if f := t.cfg.Fault; tr == trLoad || f != nil && f.Step == i && f.Instr == tr {
+			outs, err = t.simulate(sr, tr, nil)
+		} else {
+			outs, err = t.whole(sr, tr)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -145,6 +154,37 @@ func (t *Trace) replay(i uint64, pre *accel.State) (*stepRun, error) {
 	}
 	sr.il[G] = stateHash(pre.Step+1, pre.RNG, hs)
 	return sr, nil
+}
+
+// whole runs program transition tr as one Exec call: what simulate computes chunk by chunk,
+// bit for bit (TestChunksBitExact), at the speed of the whole kernels.
+func (t *Trace) whole(sr *stepRun, tr uint64) ([][]float32, error) {
+	p := t.vm.p
+	in := p.Instrs[tr-2]
+	call := accel.Call{Prim: in.Prim, Dims: in.Dims}
+	for _, s := range in.In {
+		v := t.valsAt(sr, tr, s)
+		tt := accel.Tensor{Shape: slices.Clone(p.Slots[s].Shape), Data: v}
+		if s == p.LabelSlot {
+			tt.Data, tt.Labels = nil, labelsOf(v)
+		}
+		call.Inputs = append(call.Inputs, tt)
+	}
+	out, err := t.vm.b.Exec(t.ctx, call)
+	if err != nil {
+		return nil, fmt.Errorf("accelvm: trace: %s: %w", in.Prim, err)
+	}
+	if len(out) != len(in.Out) {
+		return nil, fmt.Errorf("accelvm: trace: %s returned %d outputs, want %d", in.Prim, len(out), len(in.Out))
+	}
+	outs := make([][]float32, len(out))
+	for k, o := range out {
+		if len(o.Data) != p.Slots[in.Out[k]].Shape.Size() {
+			return nil, fmt.Errorf("accelvm: trace: %s output %d holds %d values", in.Prim, k, len(o.Data))
+		}
+		outs[k] = o.Data
+	}
+	return outs, nil
 }
 
 // errStop ends a simulation early.
@@ -224,8 +264,9 @@ func (t *Trace) simulate(sr *stepRun, tr uint64, hook func(e int, ws, clean []wr
 		clean := ws
 		if f := t.cfg.Fault; f != nil && f.Step == sr.t && f.Instr == tr && f.Chunk == uint64(e) {
 			clean = slices.Clone(ws)
-			ws[0].vals = slices.Clone(ws[0].vals)
-			ws[0].vals[0]++
+			last := len(ws) - 1
+			ws[last].vals = slices.Clone(ws[last].vals)
+			ws[last].vals[0]++
 		}
 		if hook != nil {
 			r, err := hook(e, ws, clean, partial)
@@ -299,30 +340,65 @@ func (t *Trace) commitSteps() (dispute.Commitment, error) {
 	return dispute.Materialized(ls)
 }
 
-// openParts returns open's partial results after e ≥ 1 chunks.
-func (t *Trace) openParts(sr *stepRun, e int) []Hash {
-	p := t.vm.p
-	parts := []Hash{headerLeaf(sr.pre.Step, sr.pre.RNG)}
-	for k, s := range p.State {
-		parts = append(parts, tensorHash(p.Slots[s].Shape, sr.pre.Tensors[k]))
-	}
-	for k := range e - 1 {
-		parts = append(parts, TensorRoot(sr.pre.Tensors[k]))
-	}
-	return parts
-}
-
-// sealParts returns the seal's partial results after e chunks.
-func (t *Trace) sealParts(sr *stepRun, e int) []Hash {
+// walkState visits the blocks of the state tensors an "open" (or, with seal set, a "seal")
+// hashes, in chunk order: fn gets the chunk's index, its tensor and block, the partial
+// results and carry before it, and its values. It stops when fn returns true.
+func (t *Trace) walkState(sr *stepRun, seal bool, fn func(idx, j, b int, parts []Hash, c *Carry, vals []float32) bool) {
 	p := t.vm.p
 	var parts []Hash
-	for _, s := range p.State[:e] {
-		parts = append(parts, tensorHash(p.Slots[s].Shape, sr.vals[s]))
+	off := 0
+	if !seal {
+		off = 1
+		parts = []Hash{headerLeaf(sr.pre.Step, sr.pre.RNG)}
+		for k, s := range p.State {
+			parts = append(parts, tensorHash(p.Slots[s].Shape, sr.pre.Tensors[k]))
+		}
 	}
-	return parts
+	for j, s := range p.State {
+		vals := sr.vals[s]
+		if !seal {
+			vals = sr.pre.Tensors[j]
+		}
+		st := newStream(p.Slots[s].Shape)
+		nb := blocks(len(vals))
+		for b := range nb {
+			pb := parts
+			var c *Carry
+			if b > 0 {
+				c = st.carry()
+				pb = append(slices.Clone(parts), c.hash())
+			}
+			blk := vals[min(len(vals), b*StateBlock):min(len(vals), (b+1)*StateBlock)]
+			if fn(off+t.vm.blockAt[j]+b, j, b, pb, c, blk) {
+				return
+			}
+			st.write(blk)
+		}
+		th, root := st.sums()
+		if seal {
+			parts = append(parts, th)
+		} else {
+			parts = append(parts, root)
+		}
+	}
+	if seal {
+		fn(t.vm.blockAt[len(p.State)], len(p.State), 0, parts, nil, nil)
+	}
 }
 
 func (t *Trace) chunkLeaves(step, tr uint64) ([]Hash, error) {
+	if t.leaves != nil && t.leavesAt == [2]uint64{step, tr} {
+		return t.leaves, nil
+	}
+	leaves, err := t.computeLeaves(step, tr)
+	if err != nil {
+		return nil, err
+	}
+	t.leaves, t.leavesAt = leaves, [2]uint64{step, tr}
+	return leaves, nil
+}
+
+func (t *Trace) computeLeaves(step, tr uint64) ([]Hash, error) {
 	sr, err := t.step(step)
 	if err != nil {
 		return nil, err
@@ -335,16 +411,17 @@ func (t *Trace) chunkLeaves(step, tr uint64) ([]Hash, error) {
 	leaves := make([]Hash, E+1)
 	leaves[0], leaves[E] = sr.il[tr], sr.il[tr+1]
 	switch tr {
-	case trOpen:
-		for e := 1; e < E; e++ {
-			leaves[e] = MidLeaf(tr, uint64(e), Hash{}, t.openParts(sr, e))
+	case trOpen, vm.seal():
+		var env Hash
+		if tr == vm.seal() {
+			env = merkle.Root(sr.envAt[tr])
 		}
-		return leaves, nil
-	case vm.seal():
-		env := merkle.Root(sr.envAt[tr])
-		for e := 1; e < E; e++ {
-			leaves[e] = MidLeaf(tr, uint64(e), env, t.sealParts(sr, e))
-		}
+		t.walkState(sr, tr == vm.seal(), func(idx, _, _ int, parts []Hash, _ *Carry, _ []float32) bool {
+			if idx > 0 && idx < E {
+				leaves[idx] = MidLeaf(tr, uint64(idx), env, parts)
+			}
+			return false
+		})
 		return leaves, nil
 	}
 	env := merkle.Root(sr.envAt[tr])
@@ -381,9 +458,12 @@ func applySegs(tr *tree, partial []float32, w write) {
 		}
 		v[x%SegLen] = w.vals[i]
 	}
-	for _, sg := range touchedSegs(w.idx) {
-		tr.set(sg, segLeaf(byseg[sg]))
+	segs := touchedSegs(w.idx)
+	leaves := make([]Hash, len(segs))
+	for i, sg := range segs {
+		leaves[i] = segLeaf(byseg[sg])
 	}
+	tr.setMany(segs, leaves)
 }
 
 // Witness implements dispute.TraceProvider.
@@ -407,22 +487,40 @@ func (t *Trace) witness(path dispute.Path) (*Witness, error) {
 		return nil, fmt.Errorf("%w: chunk %d of %d", dispute.ErrBadTrace, e, E)
 	}
 	switch tr {
-	case trOpen:
-		if e == 0 {
-			parts := t.openParts(sr, 1)
-			return &Witness{Step: sr.pre.Step, RNG: sr.pre.RNG, Hashes: parts[1:]}, nil
-		}
-		return &Witness{Parts: t.openParts(sr, e), Values: slices.Clone(sr.pre.Tensors[e-1])}, nil
-	case vm.seal():
-		env := newTree(sr.envAt[tr])
-		w := &Witness{Env: env.root(), Parts: t.sealParts(sr, e)}
-		if e == len(p.State) {
-			w.Step, w.RNG, w.HeaderProof = sr.pre.Step, sr.pre.RNG, env.proof(0)
+	case trOpen, vm.seal():
+		if tr == trOpen && e == 0 {
+			w := &Witness{Step: sr.pre.Step, RNG: sr.pre.RNG}
+			for k, s := range p.State {
+				w.Hashes = append(w.Hashes, tensorHash(p.Slots[s].Shape, sr.pre.Tensors[k]))
+			}
 			return w, nil
 		}
-		s := p.State[e]
-		w.Reads = []Read{{Slot: s, Root: sr.envAt[tr][1+s], EnvProof: env.proof(1 + s)}}
-		w.Values = slices.Clone(sr.vals[s])
+		var w *Witness
+		var env *tree
+		if tr == vm.seal() {
+			env = newTree(sr.envAt[tr])
+		}
+		t.walkState(sr, tr == vm.seal(), func(idx, j, b int, parts []Hash, c *Carry, vals []float32) bool {
+			if idx != e {
+				return false
+			}
+			w = &Witness{Parts: slices.Clone(parts), Carry: c, Values: slices.Clone(vals)}
+			if env == nil {
+				return true
+			}
+			w.Env = env.root()
+			if j == len(p.State) {
+				w.Step, w.RNG, w.HeaderProof = sr.pre.Step, sr.pre.RNG, env.proof(0)
+				return true
+			}
+			if s := p.State[j]; b+1 == blocks(len(sr.vals[s])) {
+				w.Reads = []Read{{Slot: s, Root: sr.envAt[tr][1+s], EnvProof: env.proof(1 + s)}}
+			}
+			return true
+		})
+		if w == nil {
+			return nil, fmt.Errorf("%w: chunk %d of %d", dispute.ErrBadTrace, e, E)
+		}
 		return w, nil
 	}
 	env := newTree(sr.envAt[tr])

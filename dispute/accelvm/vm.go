@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/deai-go/deai/accel"
 	"github.com/deai-go/deai/accel/cpu"
@@ -18,7 +19,7 @@ import (
 )
 
 // MaxWitness bounds the size of a witness the referee decodes.
-const MaxWitness = 64 << 20
+const MaxWitness = 1 << 20
 
 // Config configures a VM. Program and Data are required.
 type Config struct {
@@ -60,6 +61,7 @@ type VM struct {
 	dataRoot merkle.Hash
 	seed     uint64
 	inPlace  []int // per slot: the transition that updates it in place, or -1
+	blockAt  []int // per state tensor j: the blocks of the tensors before it; then the total
 }
 
 var _ dispute.VM = (*VM)(nil)
@@ -84,6 +86,10 @@ func New(ctx context.Context, cfg Config) (*VM, error) {
 		inPlace: make([]int, len(cfg.Program.Slots))}
 	for i := range vm.inPlace {
 		vm.inPlace[i] = -1
+	}
+	vm.blockAt = make([]int, len(cfg.Program.State)+1)
+	for j, s := range cfg.Program.State {
+		vm.blockAt[j+1] = vm.blockAt[j] + blocks(cfg.Program.Slots[s].Shape.Size())
 	}
 	for i, in := range cfg.Program.Instrs {
 		for _, o := range in.Out {
@@ -111,7 +117,7 @@ func (vm *VM) Instrs() uint64 { return uint64(len(vm.p.Instrs)) + 3 }
 func (vm *VM) Chunks(tr uint64) uint64 {
 	switch {
 	case tr == trOpen || tr == vm.seal():
-		return uint64(len(vm.p.State)) + 1
+		return uint64(vm.blockAt[len(vm.p.State)]) + 1
 	case tr == trLoad:
 		return uint64(vm.p.Batch)
 	case tr < vm.seal():
@@ -167,8 +173,10 @@ type Witness struct {
 	// order.
 	EnvOld    []Hash
 	EnvProofs []merkle.Proof
-	// Values is a whole tensor (open, seal) or a sample (load); Label and SampleProof the
-	// sample's label and dataset proof.
+	// Carry is the running hash state of the state tensor an "open" or "seal" chunk continues.
+	Carry *Carry
+	// Values is a block of a state tensor (open, seal) or a sample (load); Label and
+	// SampleProof the sample's label and dataset proof.
 	Values      []float32
 	Label       int32
 	SampleProof merkle.Proof
@@ -237,25 +245,73 @@ func (vm *VM) Check(path dispute.Path, pre Hash, wb []byte) (Hash, int64, error)
 
 func (vm *VM) envSize() uint64 { return uint64(len(vm.p.Slots)) + 1 }
 
+// block returns the state tensor and block of the e-th block of the state (e <
+// blockAt[n]), and whether it is the tensor's last.
+func (vm *VM) block(e int) (j, b int, last bool) {
+	j = sort.SearchInts(vm.blockAt, e+1) - 1
+	b = e - vm.blockAt[j]
+	return j, b, e+1 == vm.blockAt[j+1]
+}
+
+// hashBlock checks block b of state tensor j (values vals, carry c for b > 0) and returns the
+// stream after it.
+func (vm *VM) hashBlock(j, b int, c *Carry, vals []float32) (*stream, error) {
+	sh := vm.p.Slots[vm.p.State[j]].Shape
+	n := sh.Size()
+	if want := min(n, (b+1)*StateBlock) - min(n, b*StateBlock); len(vals) != want {
+		return nil, bad("block %d of state tensor %d holds %d values, want %d", b, j, len(vals), want)
+	}
+	st := newStream(sh)
+	if b > 0 {
+		var err error
+		if st, err = resume(c); err != nil {
+			return nil, err
+		}
+		if st.segs != uint64(b*StateBlock/SegLen) {
+			return nil, bad("carry after %d segments, want %d", st.segs, b*StateBlock/SegLen)
+		}
+	}
+	st.write(vals)
+	return st, nil
+}
+
+// checkOpen checks an "open" chunk: chunk 0 opens the state hash into the header and tensor
+// hashes; the others hash one block of a state tensor each, carrying the hashes' running
+// state, and the last block of a tensor checks its hash and commits its root.
 func (vm *VM) checkOpen(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
-	n := uint64(len(vm.p.State))
+	n := len(vm.p.State)
 	if e == 0 {
-		if uint64(len(w.Hashes)) != n || stateHash(w.Step, w.RNG, w.Hashes) != pre {
+		if len(w.Hashes) != n || stateHash(w.Step, w.RNG, w.Hashes) != pre {
 			return Hash{}, 0, bad("open: the header does not open the state hash")
 		}
 		parts := append([]Hash{headerLeaf(w.Step, w.RNG)}, w.Hashes...)
 		return MidLeaf(trOpen, 1, Hash{}, parts), 0, nil
 	}
-	j := e - 1
-	if uint64(len(w.Parts)) != 1+n+j || MidLeaf(trOpen, e, Hash{}, w.Parts) != pre {
+	j, b, last := vm.block(int(e) - 1)
+	want := 1 + n + j
+	if b > 0 {
+		want++
+	}
+	if len(w.Parts) != want || MidLeaf(trOpen, e, Hash{}, w.Parts) != pre {
 		return Hash{}, 0, bad("open: partial results do not open the agreed leaf")
 	}
-	s := vm.p.State[j]
-	if len(w.Values) != vm.p.Slots[s].Shape.Size() || tensorHash(vm.p.Slots[s].Shape, w.Values) != w.Parts[1+j] {
+	if b > 0 && (w.Carry == nil || w.Carry.hash() != w.Parts[want-1]) {
+		return Hash{}, 0, bad("open: carry does not match the agreed leaf")
+	}
+	st, err := vm.hashBlock(j, b, w.Carry, w.Values)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	parts := slices.Clone(w.Parts[:1+n+j])
+	if !last {
+		return MidLeaf(trOpen, e+1, Hash{}, append(parts, st.carry().hash())), 0, nil
+	}
+	th, root := st.sums()
+	if th != w.Parts[1+j] {
 		return Hash{}, 0, bad("open: tensor %d does not hash to its committed hash", j)
 	}
-	parts := append(slices.Clone(w.Parts), TensorRoot(w.Values))
-	if e < n {
+	parts = append(parts, root)
+	if j+1 < n {
 		return MidLeaf(trOpen, e+1, Hash{}, parts), 0, nil
 	}
 	leaves := make([]Hash, vm.envSize())
@@ -264,37 +320,56 @@ func (vm *VM) checkOpen(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
 		leaves[1+i] = EmptySlot
 	}
 	for k, s := range vm.p.State {
-		leaves[1+s] = parts[1+int(n)+k]
+		leaves[1+s] = parts[1+n+k]
 	}
 	return EnvLeaf(merkle.Root(leaves)), 0, nil
 }
 
+// checkSeal checks a "seal" chunk: each hashes one block of a state tensor read from the
+// environment, carrying the hashes' running state; the last block of a tensor checks its root
+// against the slot's root in the environment and commits its tensor hash; the last chunk
+// opens the header and returns the state hash.
 func (vm *VM) checkSeal(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
-	n := uint64(len(vm.p.State))
+	n := len(vm.p.State)
 	tr := vm.seal()
-	if e == 0 && EnvLeaf(w.Env) != pre || e > 0 && (uint64(len(w.Parts)) != e || MidLeaf(tr, e, w.Env, w.Parts) != pre) {
-		return Hash{}, 0, bad("seal: the witness does not open the agreed leaf")
-	}
-	parts := w.Parts
-	if e == 0 {
-		parts = nil
-	}
-	if e == n {
+	if e == uint64(vm.blockAt[n]) {
+		if len(w.Parts) != n || MidLeaf(tr, e, w.Env, w.Parts) != pre {
+			return Hash{}, 0, bad("seal: the witness does not open the agreed leaf")
+		}
 		hl := headerLeaf(w.Step, w.RNG)
 		if !proves(w.Env, hl, 0, vm.envSize(), w.HeaderProof) {
 			return Hash{}, 0, bad("seal: header not in the environment")
 		}
-		return stateHash(w.Step+1, w.RNG, parts), 0, nil
+		return stateHash(w.Step+1, w.RNG, w.Parts), 0, nil
 	}
-	s := vm.p.State[e]
-	if len(w.Reads) != 1 || w.Reads[0].Slot != s || !proves(w.Env, w.Reads[0].Root, uint64(1+s), vm.envSize(), w.Reads[0].EnvProof) {
-		return Hash{}, 0, bad("seal: state slot %d not opened in the environment", s)
+	j, b, last := vm.block(int(e))
+	want := j
+	if b > 0 {
+		want++
 	}
-	if len(w.Values) != vm.p.Slots[s].Shape.Size() || TensorRoot(w.Values) != w.Reads[0].Root {
-		return Hash{}, 0, bad("seal: values of slot %d do not match its root", s)
+	if e == 0 && EnvLeaf(w.Env) != pre || e > 0 && (len(w.Parts) != want || MidLeaf(tr, e, w.Env, w.Parts) != pre) {
+		return Hash{}, 0, bad("seal: the witness does not open the agreed leaf")
 	}
-	parts = append(slices.Clone(parts), tensorHash(vm.p.Slots[s].Shape, w.Values))
-	return MidLeaf(tr, e+1, w.Env, parts), 0, nil
+	parts := slices.Clone(w.Parts[:min(len(w.Parts), j)])
+	if e == 0 {
+		parts = nil
+	}
+	if b > 0 && (w.Carry == nil || w.Carry.hash() != w.Parts[want-1]) {
+		return Hash{}, 0, bad("seal: carry does not match the agreed leaf")
+	}
+	st, err := vm.hashBlock(j, b, w.Carry, w.Values)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	if !last {
+		return MidLeaf(tr, e+1, w.Env, append(parts, st.carry().hash())), 0, nil
+	}
+	s := vm.p.State[j]
+	th, root := st.sums()
+	if len(w.Reads) != 1 || w.Reads[0].Slot != s || w.Reads[0].Root != root || !proves(w.Env, root, uint64(1+s), vm.envSize(), w.Reads[0].EnvProof) {
+		return Hash{}, 0, bad("seal: state slot %d does not hold the values hashed", s)
+	}
+	return MidLeaf(tr, e+1, w.Env, append(parts, th)), 0, nil
 }
 
 func proves(root, leaf Hash, index, size uint64, p merkle.Proof) bool {
