@@ -20,7 +20,17 @@
 // rounded multiply, then an add; never an FMA); 386, arm64, other CPUs and the purego build tag
 // use the pure-Go twins, and the kern tests compare the two bit for bit. Parallel work goes to a
 // persistent worker pool, so a training step starts no goroutine and allocates nothing in this
-// package.
+// package. Convolutions run their samples in parallel when there are samples for every worker
+// (the weight gradient as one product over the concatenated batch index, whose im2col is
+// written straight into the kernel's packed layout). Run.TrainAppend (accel.TrainAppend) trains
+// a segment into the caller's slice without allocating; with several workers each step's state
+// is copied and hashed on a background goroutine while the next step runs.
+//
+// Backend.Exec computes one primitive, or one chunk of one (accel.Chunk), from given inputs:
+// the referee's check in dispute/accelvm. Chunks exist for every primitive but AdamStep:
+// matmul and convolution tiles over K-segments carried as running sums, boxes of pooling and
+// input-gradient planes, channel and row segments of the bias and softmax reductions, and
+// element ranges; computed one after another they give the bits of the whole call.
 //
 // A lint test (internal/lint) fails if kernel code gains an unguarded multiply-add or a call to
 // math.Exp, math.Log, math.Tanh, math.Pow and their kin. Golden state hashes of reference
