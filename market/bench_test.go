@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -56,55 +57,102 @@ type held struct {
 	rate uint64
 }
 
-// BenchmarkMatch measures continuous matching against a book of resting offers: every
-// iteration matches one task (price priority, tie-break, reservation) and releases the
-// reservation of the task matched 100 iterations earlier (the same stream of demands and
-// the same outstanding reservations at every book size), so the cheapest offers fill up and
-// the search runs past them. It reports matches/s and the 99th-percentile latency
-// of one match.
-func BenchmarkMatch(b *testing.B) {
-	for _, n := range []int{1_000, 1_000_000} {
-		b.Run(fmt.Sprintf("offers=%d", n), func(b *testing.B) {
-			m := newBenchMarket(n)
-			window := make([]held, 100)
-			lat := make([]time.Duration, 0, 1<<20)
-			misses := 0
-			b.ResetTimer()
-			start := time.Now()
-			for i := 0; b.Loop(); i++ {
-				d := &m.demands[i&(len(m.demands)-1)]
-				t0 := time.Now()
-				r, err := m.b.Match(d, m.beacon)
-				if len(lat) < cap(lat) {
-					lat = append(lat, time.Since(t0))
-				}
-				w := &window[i%len(window)]
-				if w.rate > 0 {
-					if err := m.b.Release(w.id, w.rate); err != nil {
-						b.Fatal(err)
-					}
-				}
-				*w = held{}
-				if err != nil {
-					misses++
-					continue
-				}
-				*w = held{r.ID, d.Rate}
+// matchRun drives one benchmark market: every step matches the next demand of the stream
+// (price priority, tie-break, reservation) and releases the reservation of the task matched
+// 100 steps earlier, so that the same stream of demands meets the same number of outstanding
+// reservations at every book size and the cheapest offers fill up, making the search run
+// past them.
+type matchRun struct {
+	m      *benchMarket
+	window [100]held
+	i      int
+	misses int
+	lat    []time.Duration
+}
+
+func newMatchRun(n int) *matchRun {
+	return &matchRun{m: newBenchMarket(n), lat: make([]time.Duration, 0, 1<<20)}
+}
+
+// steps performs k steps and returns their total time.
+func (r *matchRun) steps(tb testing.TB, k int) time.Duration {
+	start := time.Now()
+	for range k {
+		d := &r.m.demands[r.i&(len(r.m.demands)-1)]
+		t0 := time.Now()
+		got, err := r.m.b.Match(d, r.m.beacon)
+		if len(r.lat) < cap(r.lat) {
+			r.lat = append(r.lat, time.Since(t0))
+		}
+		w := &r.window[r.i%len(r.window)]
+		r.i++
+		if w.rate > 0 {
+			if err := r.m.b.Release(w.id, w.rate); err != nil {
+				tb.Fatal(err)
 			}
-			el := time.Since(start)
+		}
+		*w = held{}
+		if err != nil {
+			r.misses++
+			continue
+		}
+		*w = held{got.ID, d.Rate}
+	}
+	return time.Since(start)
+}
+
+// p99 returns the 99th percentile of the recorded match latencies in µs.
+func (r *matchRun) p99() float64 {
+	slices.Sort(r.lat)
+	return float64(r.lat[len(r.lat)*99/100].Nanoseconds()) / 1000
+}
+
+// BenchmarkMatch measures continuous matching against books of 10^3 to 10^6 resting offers
+// (see matchRun). Every step is one match and one release; it reports steps/s as matches/s,
+// the 99th-percentile latency of one Match call, and the fraction of demands left unmatched.
+func BenchmarkMatch(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("offers=%d", n), func(b *testing.B) {
+			r := newMatchRun(n)
+			b.ResetTimer()
+			el := r.steps(b, b.N)
 			b.StopTimer()
-			slices.Sort(lat)
 			b.ReportMetric(float64(b.N)/el.Seconds(), "matches/s")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1000, "p99-µs")
-			b.ReportMetric(float64(misses)/float64(b.N), "unmatched")
+			b.ReportMetric(r.p99(), "p99-µs")
+			b.ReportMetric(float64(r.misses)/float64(b.N), "unmatched")
 		})
 	}
 }
 
-// deepMLP returns an MLP of as many 16-unit hidden layers as fit graph.MaxNodes.
-func deepMLP(tb testing.TB) *graph.Graph {
-	layers := (graph.MaxNodes - 8) / 5
-	hidden := make([]int, layers)
+// BenchmarkMatchSlowdown measures the slowdown from 10^3 to 10^6 resting offers in one run:
+// it alternates chunks of 4,096 steps between the two books, so that both see the same
+// machine load, and reports each book's matches/s and p99 latency and the ratio of their
+// times per match. One iteration is one step on each book.
+func BenchmarkMatchSlowdown(b *testing.B) {
+	small, large := newMatchRun(1_000), newMatchRun(1_000_000)
+	b.ResetTimer()
+	var ts, tl time.Duration
+	n := 0
+	for b.Loop() {
+		n++
+		if n%4096 == 0 || n == 1 {
+			k := 4096
+			ts += small.steps(b, k)
+			tl += large.steps(b, k)
+		}
+	}
+	b.StopTimer()
+	steps := float64(small.i)
+	b.ReportMetric(steps/ts.Seconds(), "matches/s-1e3")
+	b.ReportMetric(steps/tl.Seconds(), "matches/s-1e6")
+	b.ReportMetric(small.p99(), "p99-µs-1e3")
+	b.ReportMetric(large.p99(), "p99-µs-1e6")
+	b.ReportMetric(tl.Seconds()/ts.Seconds(), "slowdown")
+}
+
+// deepMLP returns an MLP of 16-unit hidden layers with about n nodes (five per layer).
+func deepMLP(tb testing.TB, n int) *graph.Graph {
+	hidden := make([]int, (n-8)/5)
 	for i := range hidden {
 		hidden[i] = 16
 	}
@@ -115,20 +163,34 @@ func deepMLP(tb testing.TB) *graph.Graph {
 	return g
 }
 
-// BenchmarkEstimate measures work estimation of the largest graph the SDK accepts
-// (graph.MaxNodes nodes): decode the encoding, check its hash, compile the training step,
-// price every primitive.
+// BenchmarkEstimate measures work estimation as the chain performs it on a submitted
+// TaskSpec: validate the spec, decode the graph's canonical bytes, check its hash, count the
+// training step's work (graph.Graph.StepWork) and price it, for graphs of 10^3 to 10^5 nodes
+// and one of graph.MaxNodes.
 func BenchmarkEstimate(b *testing.B) {
-	g := deepMLP(b)
-	spec := TaskSpec{Graph: g.Encode(), GraphHash: g.Hash(), Dataset: Dataset{Samples: 60000}, Batch: 64,
-		Steps: 1000, Deadline: 10, MaxPrice: *uint256.NewInt(1)}
-	var e Estimate
-	for b.Loop() {
-		var err error
-		if e, err = spec.Estimate(0); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1_000, 10_000, 100_000, graph.MaxNodes} {
+		// Only the spec's bytes stay live: a submitted spec is what the chain holds.
+		g := deepMLP(b, n)
+		spec := TaskSpec{Graph: g.Encode(), GraphHash: g.Hash(), Dataset: Dataset{Samples: 60000}, Batch: 64,
+			Steps: 1000, Deadline: 10, MaxPrice: *uint256.NewInt(1)}
+		nodes := g.Len()
+		g = nil
+		runtime.GC()
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			var e Estimate
+			cpu0 := cpuTime()
+			for b.Loop() {
+				var err error
+				if e, err = spec.Estimate(0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu := cpuTime() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/estimate")
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/estimate")
+			b.ReportMetric(float64(len(spec.Graph)), "bytes")
+			b.ReportMetric(float64(e.Instrs), "instrs")
+		})
 	}
-	b.ReportMetric(float64(g.Len()), "nodes")
-	b.ReportMetric(float64(e.Instrs), "instrs")
 }

@@ -145,9 +145,11 @@ func (k profileKey) cmp(o profileKey) int {
 	return -1
 }
 
+// entry is a resting offer and the block that holds it, so that a reservation or a release
+// finds its place without a search.
 type entry struct {
 	Resting
-	prof *profile
+	bl *block
 }
 
 func entryCmp(a *entry, price *uint256.Int, id *[32]byte) int {
@@ -157,19 +159,109 @@ func entryCmp(a *entry, price *uint256.Int, id *[32]byte) int {
 	return bytes.Compare(a.ID[:], id[:])
 }
 
+// block is a run of one profile's entries in ascending (price, id) order. The fields a
+// search reads (price, free capacity, stake) are kept beside the entries in contiguous
+// arrays, so that a scan reads a few cache lines instead of one scattered object per offer.
+// The block is summarised by its largest free capacity, how many of its entries have it, and
+// its largest stake. A release updates the summary in O(1); so does a reservation, except
+// when it takes capacity from the last entry that held the largest free capacity (then the
+// block's free capacities are rescanned). Stakes never change while an offer rests.
 type block struct {
-	entries  []*entry // ascending (price, id)
+	entries  []*entry      // ascending (price, id)
+	price    []uint256.Int // price[j] = entries[j].Price
+	free     []uint64      // free[j] = entries[j].Free()
+	stake    []uint256.Int // stake[j] = entries[j].Stake
+	prof     *profile
+	pos      int // index in prof.blocks
 	maxFree  uint64
+	nMaxFree int // entries whose free capacity is maxFree
 	maxStake uint256.Int
 }
 
+func (bl *block) insert(j int, e *entry) {
+	bl.entries = slices.Insert(bl.entries, j, e)
+	bl.price = slices.Insert(bl.price, j, e.Price)
+	bl.free = slices.Insert(bl.free, j, e.Free())
+	bl.stake = slices.Insert(bl.stake, j, e.Stake)
+}
+
+func (bl *block) delete(j int) {
+	bl.entries = slices.Delete(bl.entries, j, j+1)
+	bl.price = slices.Delete(bl.price, j, j+1)
+	bl.free = slices.Delete(bl.free, j, j+1)
+	bl.stake = slices.Delete(bl.stake, j, j+1)
+}
+
+// split moves the entries from k on into a new block and returns it.
+func (bl *block) split(k int) *block {
+	r := &block{entries: slices.Clone(bl.entries[k:]), price: slices.Clone(bl.price[k:]),
+		free: slices.Clone(bl.free[k:]), stake: slices.Clone(bl.stake[k:]), prof: bl.prof}
+	for _, e := range r.entries {
+		e.bl = r
+	}
+	clear(bl.entries[k:])
+	bl.entries = slices.Clip(bl.entries[:k])
+	bl.price = slices.Clip(bl.price[:k])
+	bl.free = slices.Clip(bl.free[:k])
+	bl.stake = slices.Clip(bl.stake[:k])
+	return r
+}
+
+// lowerBound returns the position of the first entry whose price is not below price.
+func (bl *block) lowerBound(price *uint256.Int) int {
+	lo, hi := 0, len(bl.price)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if bl.price[m].Lt(price) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// search returns the position of the first entry not below (price, id).
+func (bl *block) search(price *uint256.Int, id *[32]byte) int {
+	j := bl.lowerBound(price)
+	for j < len(bl.entries) && bl.price[j].Eq(price) && bytes.Compare(bl.entries[j].ID[:], id[:]) < 0 {
+		j++
+	}
+	return j
+}
+
+// index returns the position of e, which the block holds.
+func (bl *block) index(e *entry) int {
+	j := bl.lowerBound(&e.Price)
+	for bl.entries[j] != e {
+		j++
+	}
+	return j
+}
+
+// noteFree counts one more entry with free capacity f in the summary.
+func (bl *block) noteFree(f uint64) {
+	switch {
+	case f > bl.maxFree:
+		bl.maxFree, bl.nMaxFree = f, 1
+	case f == bl.maxFree:
+		bl.nMaxFree++
+	}
+}
+
+func (bl *block) summarizeFree() {
+	bl.maxFree, bl.nMaxFree = 0, 0
+	for _, f := range bl.free {
+		bl.noteFree(f)
+	}
+}
+
 func (bl *block) summarize() {
-	bl.maxFree = 0
+	bl.summarizeFree()
 	bl.maxStake.Clear()
-	for _, e := range bl.entries {
-		bl.maxFree = max(bl.maxFree, e.Free())
-		if e.Stake.Gt(&bl.maxStake) {
-			bl.maxStake = e.Stake
+	for j := range bl.stake {
+		if bl.stake[j].Gt(&bl.maxStake) {
+			bl.maxStake = bl.stake[j]
 		}
 	}
 }
@@ -177,31 +269,47 @@ func (bl *block) summarize() {
 const groupSize = 64
 
 // profile holds the offers of one device profile in (price, id) order: blocks of at most
-// 2×blockSize entries, each summarised by its largest free capacity and stake, and groups
-// of groupSize blocks summarised by their largest free capacity, so that a search skips
-// whole runs of offers too full or too small.
+// 2×blockSize entries, their largest free capacities in one contiguous array, and groups of
+// groupSize blocks summarised by their largest free capacity, so that a search skips whole
+// runs of offers too full or too small and a summary update reads a few cache lines.
 type profile struct {
 	key       profileKey
 	blocks    []*block
+	blockFree []uint64 // blockFree[i] = blocks[i].maxFree
 	groupFree []uint64
 	n         int
 }
 
-// regroup recomputes every group summary (after blocks were inserted or deleted).
+// regroup renumbers the blocks and recomputes every block and group summary of the profile
+// (after blocks were inserted or deleted).
 func (p *profile) regroup() {
+	p.blockFree = p.blockFree[:0]
 	ng := (len(p.blocks) + groupSize - 1) / groupSize
-	p.groupFree = make([]uint64, ng)
+	p.groupFree = slices.Grow(p.groupFree[:0], ng)[:ng]
+	clear(p.groupFree)
 	for i, bl := range p.blocks {
+		bl.pos = i
+		p.blockFree = append(p.blockFree, bl.maxFree)
 		p.groupFree[i/groupSize] = max(p.groupFree[i/groupSize], bl.maxFree)
 	}
 }
 
-func (p *profile) regroupOne(g int) {
-	var m uint64
-	for _, bl := range p.blocks[g*groupSize : min(len(p.blocks), (g+1)*groupSize)] {
-		m = max(m, bl.maxFree)
+// refresh propagates bl's changed maxFree to the block and group summaries.
+func (p *profile) refresh(bl *block) {
+	old := p.blockFree[bl.pos]
+	p.blockFree[bl.pos] = bl.maxFree
+	g := bl.pos / groupSize
+	switch {
+	case bl.maxFree >= p.groupFree[g]:
+		p.groupFree[g] = bl.maxFree
+	case old == p.groupFree[g]:
+		// The block may have held the group's maximum: rescan the group's block summaries.
+		var m uint64
+		for _, f := range p.blockFree[g*groupSize : min(len(p.blockFree), (g+1)*groupSize)] {
+			m = max(m, f)
+		}
+		p.groupFree[g] = m
 	}
-	p.groupFree[g] = m
 }
 
 // find returns the index of the block that holds (or would hold) the key.
@@ -220,9 +328,12 @@ func (p *profile) find(price *uint256.Int, id *[32]byte) int {
 // Book is the order book of resting offers: the off-chain matching engine, which the chain
 // machine also embeds. A Book is not safe for concurrent use.
 //
-// Best follows exactly the rule of Better over the offers Eligible for a demand; the engine
-// keeps offers by device profile and, within one, by price, so that a match reads a few
-// cache lines however many offers rest.
+// Best follows exactly the rule of Better over the offers Eligible for a demand. The engine
+// keeps offers by device profile and, within one, by price, in blocks whose summaries let a
+// search skip full or under-staked runs; every offer knows its block, so that a reservation
+// or a release changes a few summaries in place without a search. A match reads the first
+// blocks of the eligible profiles and a few summary words, however many offers rest; only
+// the lookup of an offer by ID (Get, Reserve, Release, Remove) goes through a hash map.
 type Book struct {
 	blockSize int
 	profiles  []*profile // ascending profileKey.cmp
@@ -253,7 +364,7 @@ func (b *Book) Get(id [32]byte) (Resting, bool) {
 // for a zero price, zero capacity or Reserved > Capacity.
 func (b *Book) Add(r Resting) error {
 	if _, ok := b.byID[r.ID]; ok {
-		return fmt.Errorf("%w: offer %x", ErrExists, r.ID[:4])
+		return fmt.Errorf("%w: offer %x", ErrExists, short(r.ID))
 	}
 	switch {
 	case r.Price.IsZero():
@@ -271,58 +382,50 @@ func (b *Book) Add(r Resting) error {
 		b.profiles = slices.Insert(b.profiles, pi, &profile{key: key})
 	}
 	p := b.profiles[pi]
-	e := &entry{Resting: r, prof: p}
+	e := &entry{Resting: r}
 	b.byID[r.ID] = e
 	p.n++
 	if len(p.blocks) == 0 {
-		bl := &block{entries: []*entry{e}}
+		bl := &block{prof: p}
+		bl.insert(0, e)
+		e.bl = bl
 		bl.summarize()
 		p.blocks = []*block{bl}
 		p.regroup()
 		return nil
 	}
-	bi := p.find(&r.Price, &r.ID)
-	bl := p.blocks[bi]
-	j, _ := slices.BinarySearchFunc(bl.entries, e, func(x, y *entry) int { return entryCmp(x, &y.Price, &y.ID) })
-	bl.entries = slices.Insert(bl.entries, j, e)
+	bl := p.blocks[p.find(&r.Price, &r.ID)]
+	bl.insert(bl.search(&r.Price, &r.ID), e)
+	e.bl = bl
 	if len(bl.entries) > 2*b.blockSize {
-		right := &block{entries: slices.Clone(bl.entries[b.blockSize:])}
-		bl.entries = slices.Clip(bl.entries[:b.blockSize])
+		right := bl.split(b.blockSize)
 		bl.summarize()
 		right.summarize()
-		p.blocks = slices.Insert(p.blocks, bi+1, right)
+		p.blocks = slices.Insert(p.blocks, bl.pos+1, right)
 		p.regroup()
 		return nil
 	}
-	bl.maxFree = max(bl.maxFree, e.Free())
+	bl.noteFree(e.Free())
 	if e.Stake.Gt(&bl.maxStake) {
 		bl.maxStake = e.Stake
 	}
-	p.groupFree[bi/groupSize] = max(p.groupFree[bi/groupSize], bl.maxFree)
+	p.refresh(bl)
 	return nil
-}
-
-func (b *Book) locate(e *entry) (*profile, int, int) {
-	p := e.prof
-	bi := p.find(&e.Price, &e.ID)
-	bl := p.blocks[bi]
-	j, _ := slices.BinarySearchFunc(bl.entries, e, func(x, y *entry) int { return entryCmp(x, &y.Price, &y.ID) })
-	return p, bi, j
 }
 
 // Remove takes an offer out of the book and returns it, or fails with ErrUnknown.
 func (b *Book) Remove(id [32]byte) (Resting, error) {
 	e := b.byID[id]
 	if e == nil {
-		return Resting{}, fmt.Errorf("%w: offer %x", ErrUnknown, id[:4])
+		return Resting{}, fmt.Errorf("%w: offer %x", ErrUnknown, short(id))
 	}
-	p, bi, j := b.locate(e)
-	bl := p.blocks[bi]
-	bl.entries = slices.Delete(bl.entries, j, j+1)
+	bl := e.bl
+	p := bl.prof
+	bl.delete(bl.index(e))
 	delete(b.byID, id)
 	p.n--
 	if len(bl.entries) == 0 {
-		p.blocks = slices.Delete(p.blocks, bi, bi+1)
+		p.blocks = slices.Delete(p.blocks, bl.pos, bl.pos+1)
 		p.regroup()
 		if p.n == 0 {
 			pi, _ := slices.BinarySearchFunc(b.profiles, p.key, func(q *profile, k profileKey) int { return q.key.cmp(k) })
@@ -330,18 +433,29 @@ func (b *Book) Remove(id [32]byte) (Resting, error) {
 		}
 	} else {
 		bl.summarize()
-		p.regroupOne(bi / groupSize)
+		p.refresh(bl)
 	}
 	return e.Resting, nil
 }
 
-// setReserved changes an entry's reservation and its block's and group's summaries.
+// setReserved changes an entry's reservation and updates its block's and group's summaries.
 func (b *Book) setReserved(e *entry, reserved uint64) {
+	old := e.Free()
 	e.Reserved = reserved
-	p, bi, _ := b.locate(e)
-	bl := p.blocks[bi]
-	bl.summarize()
-	p.regroupOne(bi / groupSize)
+	f := e.Free()
+	bl := e.bl
+	bl.free[bl.index(e)] = f
+	switch {
+	case f > old:
+		bl.noteFree(f)
+	case f < old && old == bl.maxFree:
+		if bl.nMaxFree--; bl.nMaxFree == 0 {
+			bl.summarizeFree()
+		}
+	default:
+		return
+	}
+	bl.prof.refresh(bl)
 }
 
 // Reserve adds rate to the offer's reservation, or fails with ErrCapacity (nothing changes)
@@ -349,10 +463,10 @@ func (b *Book) setReserved(e *entry, reserved uint64) {
 func (b *Book) Reserve(id [32]byte, rate uint64) error {
 	e := b.byID[id]
 	if e == nil {
-		return fmt.Errorf("%w: offer %x", ErrUnknown, id[:4])
+		return fmt.Errorf("%w: offer %x", ErrUnknown, short(id))
 	}
 	if e.Free() < rate {
-		return fmt.Errorf("%w: offer %x has %d free, needs %d", ErrCapacity, id[:4], e.Free(), rate)
+		return fmt.Errorf("%w: offer %x has %d free, needs %d", ErrCapacity, short(id), e.Free(), rate)
 	}
 	b.setReserved(e, e.Reserved+rate)
 	return nil
@@ -363,10 +477,10 @@ func (b *Book) Reserve(id [32]byte, rate uint64) error {
 func (b *Book) Release(id [32]byte, rate uint64) error {
 	e := b.byID[id]
 	if e == nil {
-		return fmt.Errorf("%w: offer %x", ErrUnknown, id[:4])
+		return fmt.Errorf("%w: offer %x", ErrUnknown, short(id))
 	}
 	if e.Reserved < rate {
-		return fmt.Errorf("%w: offer %x reserves %d, release of %d", ErrCapacity, id[:4], e.Reserved, rate)
+		return fmt.Errorf("%w: offer %x reserves %d, release of %d", ErrCapacity, short(id), e.Reserved, rate)
 	}
 	b.setReserved(e, e.Reserved-rate)
 	return nil
@@ -379,20 +493,21 @@ func (b *Book) bestIn(p *profile, d *Demand, limit *uint256.Int) (price uint256.
 		if gf < d.Rate {
 			continue
 		}
-		for _, bl := range p.blocks[g*groupSize : min(len(p.blocks), (g+1)*groupSize)] {
-			if first := &bl.entries[0].Price; first.Gt(limit) || ok && first.Gt(&price) {
+		for bi := g * groupSize; bi < min(len(p.blocks), (g+1)*groupSize); bi++ {
+			bl := p.blocks[bi]
+			if first := &bl.price[0]; first.Gt(limit) || ok && first.Gt(&price) {
 				return price, ok
 			}
-			if bl.maxFree < d.Rate || bl.maxStake.Lt(&d.MinStake) {
+			if p.blockFree[bi] < d.Rate || bl.maxStake.Lt(&d.MinStake) {
 				continue
 			}
-			for _, e := range bl.entries {
-				if e.Price.Gt(limit) || ok && e.Price.Gt(&price) {
+			for j := range bl.price {
+				if bl.price[j].Gt(limit) || ok && bl.price[j].Gt(&price) {
 					return price, ok
 				}
-				if e.Free() >= d.Rate && !e.Stake.Lt(&d.MinStake) {
-					price, ok = e.Price, true
-					b.cands = append(b.cands, e)
+				if bl.free[j] >= d.Rate && !bl.stake[j].Lt(&d.MinStake) {
+					price, ok = bl.price[j], true
+					b.cands = append(b.cands, bl.entries[j])
 				}
 			}
 		}
@@ -404,6 +519,14 @@ func (b *Book) bestIn(p *profile, d *Demand, limit *uint256.Int) (price uint256.
 // the first in the order of Better. It fails with a *RequirementError (ErrNoMatch) when no
 // offer is eligible. Best changes nothing.
 func (b *Book) Best(d *Demand, beacon [32]byte) (Resting, error) {
+	e, err := b.best(d, beacon)
+	if err != nil {
+		return Resting{}, err
+	}
+	return e.Resting, nil
+}
+
+func (b *Book) best(d *Demand, beacon [32]byte) (*entry, error) {
 	b.cands = b.cands[:0]
 	limit := d.MaxPrice
 	found := false
@@ -414,7 +537,7 @@ func (b *Book) Best(d *Demand, beacon [32]byte) (Resting, error) {
 		if !p.key.precisions.Has(d.Precisions) || d.BitExact && !p.key.bitExact {
 			continue
 		}
-		if len(p.blocks) == 0 || p.blocks[0].entries[0].Price.Gt(&limit) {
+		if p.blocks[0].price[0].Gt(&limit) {
 			continue
 		}
 		n := len(b.cands)
@@ -429,7 +552,7 @@ func (b *Book) Best(d *Demand, beacon [32]byte) (Resting, error) {
 		limit, found = price, true
 	}
 	if !found {
-		return Resting{}, b.explain(d)
+		return nil, b.explain(d)
 	}
 	best := b.cands[0]
 	if len(b.cands) > 1 {
@@ -441,7 +564,8 @@ func (b *Book) Best(d *Demand, beacon [32]byte) (Resting, error) {
 			}
 		}
 	}
-	return best.Resting, nil
+	clear(b.cands) // the book holds no pointers to removed entries
+	return best, nil
 }
 
 // explain builds the RequirementError of a failed search: the requirement that the most
@@ -472,15 +596,13 @@ func (b *Book) explain(d *Demand) error {
 
 // Match finds the Best offer for d and reserves d.Rate of its capacity.
 func (b *Book) Match(d *Demand, beacon [32]byte) (Resting, error) {
-	r, err := b.Best(d, beacon)
+	e, err := b.best(d, beacon)
 	if err != nil {
 		return Resting{}, err
 	}
-	if err := b.Reserve(r.ID, d.Rate); err != nil {
-		return Resting{}, err
-	}
-	r.Reserved += d.Rate
-	return r, nil
+	// Best checked e.Free() ≥ d.Rate: the reservation cannot over-commit.
+	b.setReserved(e, e.Reserved+d.Rate)
+	return e.Resting, nil
 }
 
 // All returns every resting offer in ascending ID order.
@@ -493,15 +615,16 @@ func (b *Book) All() []Resting {
 	return out
 }
 
-// check verifies the book's internal invariants (order, summaries, counts); tests call it.
+// check verifies the book's internal invariants (order, places, summaries, counts); tests
+// call it.
 func (b *Book) check() error {
 	n := 0
 	for pi, p := range b.profiles {
 		if pi > 0 && b.profiles[pi-1].key.cmp(p.key) >= 0 {
 			return fmt.Errorf("profiles out of order at %d", pi)
 		}
-		if len(p.groupFree) != (len(p.blocks)+groupSize-1)/groupSize {
-			return fmt.Errorf("profile %d: %d groups for %d blocks", pi, len(p.groupFree), len(p.blocks))
+		if len(p.groupFree) != (len(p.blocks)+groupSize-1)/groupSize || len(p.blockFree) != len(p.blocks) {
+			return fmt.Errorf("profile %d: %d groups, %d block summaries for %d blocks", pi, len(p.groupFree), len(p.blockFree), len(p.blocks))
 		}
 		var prev *entry
 		cnt := 0
@@ -509,26 +632,44 @@ func (b *Book) check() error {
 			if len(bl.entries) == 0 || len(bl.entries) > 2*b.blockSize {
 				return fmt.Errorf("profile %d block %d: %d entries", pi, bi, len(bl.entries))
 			}
+			if bl.pos != bi || bl.prof != p {
+				return fmt.Errorf("profile %d block %d: place (%d) broken", pi, bi, bl.pos)
+			}
 			var mf uint64
+			nmf := 0
 			var ms uint256.Int
-			for _, e := range bl.entries {
+			if len(bl.price) != len(bl.entries) || len(bl.free) != len(bl.entries) || len(bl.stake) != len(bl.entries) {
+				return fmt.Errorf("profile %d block %d: arrays of %d, %d, %d for %d entries", pi, bi, len(bl.price), len(bl.free), len(bl.stake), len(bl.entries))
+			}
+			for j, e := range bl.entries {
+				if !bl.price[j].Eq(&e.Price) || bl.free[j] != e.Free() || !bl.stake[j].Eq(&e.Stake) {
+					return fmt.Errorf("offer %x: block arrays stale", e.ID[:4])
+				}
 				if prev != nil && entryCmp(prev, &e.Price, &e.ID) >= 0 {
 					return fmt.Errorf("profile %d block %d: entries out of order", pi, bi)
 				}
 				if e.Reserved > e.Capacity {
 					return fmt.Errorf("offer %x: reserved %d > capacity %d", e.ID[:4], e.Reserved, e.Capacity)
 				}
-				if e.prof != p || b.byID[e.ID] != e {
+				if e.bl != bl || b.byID[e.ID] != e {
 					return fmt.Errorf("offer %x: index broken", e.ID[:4])
 				}
+				if QuantizeMemory(e.Memory) != p.key.mem || e.Precisions != p.key.precisions || e.BitExact != p.key.bitExact {
+					return fmt.Errorf("offer %x: in the wrong profile", e.ID[:4])
+				}
 				prev = e
-				mf = max(mf, e.Free())
+				switch f := e.Free(); {
+				case f > mf:
+					mf, nmf = f, 1
+				case f == mf:
+					nmf++
+				}
 				if e.Stake.Gt(&ms) {
 					ms = e.Stake
 				}
 				cnt++
 			}
-			if mf != bl.maxFree || !ms.Eq(&bl.maxStake) {
+			if mf != bl.maxFree || nmf != bl.nMaxFree || !ms.Eq(&bl.maxStake) || p.blockFree[bi] != mf {
 				return fmt.Errorf("profile %d block %d: stale summary", pi, bi)
 			}
 		}
@@ -551,3 +692,8 @@ func (b *Book) check() error {
 	}
 	return nil
 }
+
+// short returns the first four bytes of an ID, for error messages. Taking them by value
+// keeps the caller's ID off the heap (slicing a parameter array in an error path would move
+// it there on every call).
+func short(id [32]byte) [4]byte { return [4]byte(id[:4]) }

@@ -3,6 +3,7 @@ package market
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/holiman/uint256"
@@ -156,6 +157,84 @@ func TestBookMatchesBruteForce(t *testing.T) {
 	t.Logf("%d scenarios: %d matches, %d without a match", scenarios, matched, unmatched)
 	if matched < scenarios || unmatched < scenarios {
 		t.Fatalf("degenerate scenarios: %d matched, %d unmatched", matched, unmatched)
+	}
+}
+
+// TestBookLargeMatchesBruteForce exercises what the small scenarios cannot reach: books of
+// thousands of offers in blocks of one or two entries, so that profiles hold many groups of
+// blocks and every group summary is updated by reservations, releases, removals and block
+// splits. Results must equal the brute-force matcher's at every step.
+func TestBookLargeMatchesBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	scenarios, offers, ops := 12, 3000, 400
+	if testing.Short() {
+		scenarios = 3
+	}
+	for sc := range scenarios {
+		b := newBook(1 + sc%2)
+		var bb bruteBook
+		for range offers {
+			o := randResting(r)
+			o.Props.Memory = r.Uint64N(12)
+			o.Price = *uint256.NewInt(1 + r.Uint64N(40))
+			if err := b.Add(o); err != nil {
+				t.Fatal(err)
+			}
+			bb.offers = append(bb.offers, o)
+		}
+		beacon := randID(r)
+		for op := range ops {
+			switch k := r.IntN(10); {
+			case k < 6:
+				d := randDemand(r)
+				d.Memory = r.Uint64N(12)
+				d.MaxPrice = *uint256.NewInt(r.Uint64N(42))
+				i, ok := bb.best(&d, beacon)
+				got, err := b.Match(&d, beacon)
+				if ok != (err == nil) {
+					t.Fatalf("scenario %d op %d: engine err %v, brute found %v", sc, op, err, ok)
+				}
+				if ok {
+					bb.offers[i].Reserved += d.Rate
+					if got != bb.offers[i] {
+						t.Fatalf("scenario %d op %d: engine %x, brute %x", sc, op, got.ID[:4], bb.offers[i].ID[:4])
+					}
+				}
+			case k < 7:
+				i := r.IntN(len(bb.offers))
+				if _, err := b.Remove(bb.offers[i].ID); err != nil {
+					t.Fatal(err)
+				}
+				bb.offers = slices.Delete(bb.offers, i, i+1)
+			case k < 9:
+				i := r.IntN(len(bb.offers))
+				amt := r.Uint64N(bb.offers[i].Reserved + 1)
+				if err := b.Release(bb.offers[i].ID, amt); err != nil {
+					t.Fatal(err)
+				}
+				bb.offers[i].Reserved -= amt
+			default:
+				o := randResting(r)
+				o.Props.Memory = r.Uint64N(12)
+				if err := b.Add(o); err != nil {
+					t.Fatal(err)
+				}
+				bb.offers = append(bb.offers, o)
+			}
+			if op%50 == 0 {
+				if err := b.check(); err != nil {
+					t.Fatalf("scenario %d op %d: %v", sc, op, err)
+				}
+			}
+		}
+		if err := b.check(); err != nil {
+			t.Fatalf("scenario %d: %v", sc, err)
+		}
+		for _, o := range b.All() {
+			if i := bb.find(o.ID); i < 0 || bb.offers[i] != o {
+				t.Fatalf("scenario %d: offer %x differs", sc, o.ID[:4])
+			}
+		}
 	}
 }
 

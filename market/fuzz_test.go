@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/deai-go/deai/accel/cpu"
@@ -130,9 +131,68 @@ func TestBenchmarkOnReference(t *testing.T) {
 }
 
 func TestEstimateLargestGraph(t *testing.T) {
-	g := deepMLP(t)
+	g := deepMLP(t, graph.MaxNodes)
 	s := TaskSpec{Graph: g.Encode(), GraphHash: g.Hash(), Dataset: Dataset{Samples: 100}, Batch: 64, Steps: 10, Deadline: 1, MaxPrice: *uint256.NewInt(1)}
 	if _, err := s.Estimate(0); err != nil {
 		t.Fatal(err)
+	}
+	s.Graph = append(s.Graph, 0)
+	if _, err := s.Estimate(0); !errors.Is(err, ErrInvalidSpec) {
+		t.Fatalf("trailing byte: %v", err)
+	}
+}
+
+// TestEstimateEqualsProgram: TaskSpec.Estimate, which never compiles, returns exactly what
+// pricing the compiled program (EstimateProgram) returns, errors included, on the reference
+// MLP and CNN, a tanh and average-pooling net, an MLP of 4,091 nodes, batch sizes from 1 to
+// 60,000, both optimizers, and step counts up to MaxSteps (where the work exceeds MaxUnits).
+func TestEstimateEqualsProgram(t *testing.T) {
+	b := graph.NewBuilder(2, 6, 6)
+	x := b.AvgPool2D(b.Tanh(b.Conv2D(b.Input(), 3, 3, 1, 0)), 2, 2)
+	tanh, err := b.SoftmaxCrossEntropy(b.Dense(b.Tanh(b.Dense(b.Flatten(x), 5)), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphs := map[string]*graph.Graph{"mlp": graph.FashionMLP(), "cnn": graph.FashionCNN(), "tanh": tanh, "deep": deepMLP(t, 4096)}
+	for name, g := range graphs {
+		t.Run(name, func(t *testing.T) {
+			for _, batch := range []int{1, 64, 60000} {
+				for _, opt := range []graph.Optimizer{{Kind: graph.SGD}, {Kind: graph.AdamW}} {
+					for _, steps := range []uint64{1, 1000, MaxSteps} {
+						s := TaskSpec{Graph: g.Encode(), GraphHash: g.Hash(), Dataset: Dataset{Samples: 60000}, Batch: batch,
+							Optimizer: opt, Steps: steps, Deadline: 10, MaxPrice: *uint256.NewInt(1)}
+						got, gerr := s.Estimate(0)
+						var want Estimate
+						p, werr := s.Compile()
+						if werr == nil {
+							want, werr = EstimateProgram(p, steps)
+						}
+						if got != want || (gerr == nil) != (werr == nil) || gerr != nil && !errors.Is(gerr, ErrTooLarge) && !errors.Is(gerr, ErrInvalidSpec) {
+							t.Fatalf("batch %d opt %d steps %d: Estimate %+v (%v), program %+v (%v)", batch, opt.Kind, steps, got, gerr, want, werr)
+						}
+						for _, e := range []error{ErrTooLarge, ErrInvalidSpec} {
+							if errors.Is(gerr, e) != errors.Is(werr, e) {
+								t.Fatalf("batch %d steps %d: errors %v and %v differ in kind", batch, steps, gerr, werr)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEstimateWorkSaturated: a saturated FLOP count is ErrTooLarge, never a wrapped sum.
+func TestEstimateWorkSaturated(t *testing.T) {
+	var w graph.Work
+	w.Instrs, w.Count[graph.PrimMatMul], w.FLOPs[graph.PrimMatMul] = 1, 1, math.MaxInt64
+	if _, err := EstimateWork(&w, 1); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("saturated FLOPs: %v", err)
+	}
+	w.FLOPs[graph.PrimMatMul] = 1 << 40
+	w.Elements = 10
+	e, err := EstimateWork(&w, 3)
+	if err != nil || e.StepFLOPs != 1<<40 || e.StepGas != 1<<40+10 || e.Units != 3*(1<<40+10) || e.MemoryBytes != 40 {
+		t.Fatalf("got %+v, %v", e, err)
 	}
 }

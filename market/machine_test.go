@@ -318,6 +318,16 @@ func TestBadInput(t *testing.T) {
 			return s
 		}()}, ErrPrice},
 		{"unknown op", submitter, PostTask{ID: [32]byte{1}, Spec: badOp}, ErrInvalidSpec},
+		{"graph hash mismatch", submitter, PostTask{ID: [32]byte{1}, Spec: func() TaskSpec { s := mlpSpec(w.env.Time + 1000); s.GraphHash[0] ^= 1; return s }()}, ErrInvalidSpec},
+		{"batch beyond the elements limit", submitter, PostTask{ID: [32]byte{1}, Spec: func() TaskSpec {
+			s := mlpSpec(w.env.Time + 1000)
+			g, err := graph.MLP(1<<16, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Graph, s.GraphHash, s.Batch, s.Dataset.Samples = g.Encode(), g.Hash(), graph.MaxBatch, graph.MaxBatch
+			return s
+		}()}, ErrInvalidSpec},
 		{"expired deadline", submitter, PostTask{ID: [32]byte{1}, Spec: mlpSpec(w.env.Time)}, ErrExpired},
 		{"no device has the memory", submitter, PostTask{ID: [32]byte{1}, Spec: func() TaskSpec { s := mlpSpec(w.env.Time + 1000); s.Req.Memory = 1 << 50; return s }()}, ErrNoMatch},
 		{"no device is bit-exact", submitter, PostTask{ID: [32]byte{1}, Spec: func() TaskSpec { s := mlpSpec(w.env.Time + 1000); s.Req.BitExact = true; return s }()}, ErrNoMatch},

@@ -3,6 +3,7 @@ package market
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 
 	"github.com/deai-go/deai/accel"
@@ -228,8 +229,56 @@ func EstimateProgram(p *graph.Program, steps uint64) (Estimate, error) {
 	return e, nil
 }
 
-// Compile decodes the spec's graph, checks its hash and compiles its training step.
-func (s *TaskSpec) Compile() (*graph.Program, error) {
+// EstimateWork prices a step's work summary (graph.Graph.StepWork or graph.Program.Work)
+// run for steps steps. It returns exactly what EstimateProgram returns for the program the
+// summary describes, errors included: the sums run per primitive instead of per
+// instruction, and every term is non-negative, so a sum overflows here exactly when one
+// overflows there, and a saturated per-primitive FLOP count (≥ 2^63 − 1) exceeds MaxUnits
+// however it is weighted.
+func EstimateWork(w *graph.Work, steps uint64) (Estimate, error) {
+	if steps == 0 || steps > MaxSteps {
+		return Estimate{}, fmt.Errorf("%w: %d steps out of range [1, %d]", ErrTooLarge, steps, uint64(MaxSteps))
+	}
+	e := Estimate{Instrs: w.Instrs}
+	var gas, flops uint64
+	of := false
+	add := func(z *uint64, x uint64) {
+		var c uint64
+		*z, c = bits.Add64(*z, x, 0)
+		of = of || c != 0
+	}
+	for p := range graph.NumPrims {
+		if w.Count[p] == 0 {
+			continue
+		}
+		gw, err := GasWeight(graph.Prim(p))
+		if err != nil {
+			return Estimate{}, err
+		}
+		f := w.FLOPs[p]
+		if f < 0 || f == math.MaxInt64 {
+			return Estimate{}, fmt.Errorf("%w: %s FLOPs of one step exceed %d", ErrTooLarge, graph.Prim(p), int64(math.MaxInt64-1))
+		}
+		add(&flops, uint64(f))
+		hi, lo := bits.Mul64(uint64(f), gw)
+		of = of || hi != 0
+		add(&gas, lo)
+	}
+	if w.Elements < 0 || w.Elements > math.MaxInt64/4 {
+		return Estimate{}, fmt.Errorf("%w: %d elements", ErrTooLarge, w.Elements)
+	}
+	e.MemoryBytes = 4 * uint64(w.Elements)
+	add(&gas, e.MemoryBytes/4)
+	hi, units := bits.Mul64(gas, steps)
+	if of || hi != 0 || units > MaxUnits {
+		return Estimate{}, fmt.Errorf("%w: work of %d steps exceeds %d units", ErrTooLarge, steps, uint64(MaxUnits))
+	}
+	e.StepFLOPs, e.StepGas, e.Units = flops, gas, units
+	return e, nil
+}
+
+// DecodeGraph decodes the spec's graph and checks its hash.
+func (s *TaskSpec) DecodeGraph() (*graph.Graph, error) {
 	if len(s.Graph) > MaxGraphBytes {
 		return nil, fmt.Errorf("%w: graph encoding of %d bytes", ErrTooLarge, len(s.Graph))
 	}
@@ -240,6 +289,15 @@ func (s *TaskSpec) Compile() (*graph.Program, error) {
 	if g.Hash() != s.GraphHash {
 		return nil, fmt.Errorf("%w: graph hash %s, spec names %s", ErrInvalidSpec, g.Hash(), s.GraphHash)
 	}
+	return g, nil
+}
+
+// Compile decodes the spec's graph, checks its hash and compiles its training step.
+func (s *TaskSpec) Compile() (*graph.Program, error) {
+	g, err := s.DecodeGraph()
+	if err != nil {
+		return nil, err
+	}
 	p, err := graph.Compile(g, s.Batch, s.Optimizer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
@@ -247,17 +305,24 @@ func (s *TaskSpec) Compile() (*graph.Program, error) {
 	return p, nil
 }
 
-// Estimate validates s at chain time now, compiles its graph and prices the work. Every
-// step is bounded (graph.Decode's limits, MaxSteps, MaxUnits), so it halts on any input.
+// Estimate validates s at chain time now, checks its graph and prices the work. It neither
+// builds the graph nor compiles it: graph.DecodeWork validates the encoding exactly as
+// graph.Decode does and counts the step's primitives, FLOPs and memory in the same single
+// pass, and the result equals EstimateProgram of the compiled step (tests hold them equal).
+// Every step is bounded (graph.Decode's limits, MaxSteps, MaxUnits), so it halts on any
+// input.
 func (s *TaskSpec) Estimate(now uint64) (Estimate, error) {
 	if err := s.Validate(now); err != nil {
 		return Estimate{}, err
 	}
-	p, err := s.Compile()
+	h, w, err := graph.DecodeWork(s.Graph, s.Batch, s.Optimizer)
 	if err != nil {
-		return Estimate{}, err
+		return Estimate{}, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
-	return EstimateProgram(p, s.Steps)
+	if h != s.GraphHash {
+		return Estimate{}, fmt.Errorf("%w: graph hash %s, spec names %s", ErrInvalidSpec, h, s.GraphHash)
+	}
+	return EstimateWork(&w, s.Steps)
 }
 
 // Quote is what a task costs at most: its effective price ceiling and the escrow.

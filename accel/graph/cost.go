@@ -12,50 +12,74 @@ import (
 // comparison and elementary function (exp, log, tanh) is one operation. A copy costs nothing.
 // The market prices work from these counts with per-primitive weights.
 func (p *Program) FLOPs(in Instr) int64 {
-	d := in.Dims
-	size := func(slot int) int64 { return int64(p.Slots[slot].Shape.Size()) }
-	switch in.Prim {
+	if len(in.Out) == 0 {
+		return primFLOPs(in.Prim, &in.Dims, 0)
+	}
+	return primFLOPs(in.Prim, &in.Dims, int64(p.Slots[in.Out[0]].Shape.Size()))
+}
+
+// primFLOPs is the FLOP count of one primitive with dims d whose first output has out
+// elements: the single rule behind Program.FLOPs and Graph.StepWork (which calls the
+// per-primitive helpers below directly).
+func primFLOPs(prim Prim, d *Dims, out int64) int64 {
+	switch prim {
 	case PrimMatMul:
-		return 2 * int64(d.M) * int64(d.N) * int64(d.K)
+		return matMulFLOPs(d.M, d.N, d.K)
 	case PrimBiasAdd, PrimBiasGrad:
-		return int64(d.NB) * int64(d.C) * int64(d.S)
+		return biasFLOPs(d)
 	case PrimReLU, PrimReLUGrad, PrimTanh, PrimAdd:
-		return size(in.Out[0])
+		return out
 	case PrimTanhGrad:
-		return 3 * size(in.Out[0])
+		return 3 * out
 	case PrimConv2D, PrimConv2DGradWeight:
 		return 2 * int64(d.NB) * int64(d.O) * int64(d.OutH()*d.OutW()) * int64(d.C*d.KH*d.KW)
 	case PrimConv2DGradInput:
 		cols := int64(d.NB) * int64(d.C*d.KH*d.KW) * int64(d.OutH()*d.OutW())
 		return 2*int64(d.O)*cols + cols
 	case PrimMaxPool2D, PrimAvgPool2D:
-		out := int64(d.NB) * int64(d.C) * int64(d.OutH()*d.OutW())
-		return out * int64(d.KH*d.KW)
+		pooled := int64(d.NB) * int64(d.C) * int64(d.OutH()*d.OutW())
+		return pooled * int64(d.KH*d.KW)
 	case PrimMaxPool2DGrad:
-		out := int64(d.NB) * int64(d.C) * int64(d.OutH()*d.OutW())
-		return out * int64(d.KH*d.KW+1)
+		pooled := int64(d.NB) * int64(d.C) * int64(d.OutH()*d.OutW())
+		return pooled * int64(d.KH*d.KW+1)
 	case PrimAvgPool2DGrad:
-		out := int64(d.NB) * int64(d.C) * int64(d.OutH()*d.OutW())
-		return out * int64(d.KH*d.KW+1)
+		pooled := int64(d.NB) * int64(d.C) * int64(d.OutH()*d.OutW())
+		return pooled * int64(d.KH*d.KW+1)
 	case PrimCopy:
 		return 0
 	case PrimSoftmaxXent:
-		// Per row: K compares, K subtracts, K exps, K adds, K divides, one log, two
-		// subtracts and the add into the total; then one divide.
-		return int64(d.NB)*(5*int64(d.C)+4) + 1
+		return softmaxXentFLOPs(d.NB, d.C)
 	case PrimSoftmaxXentGrad:
-		return 2 * int64(d.NB) * int64(d.C)
+		return softmaxXentGradFLOPs(d.NB, d.C)
 	case PrimSGD:
-		return 6 * size(in.Out[0])
+		return sgdFLOPs(out)
 	case PrimAdamStep:
-		return 2
+		return adamStepFLOPs
 	case PrimAdamW:
-		// Per element: 3 for m, 4 for v, 2 bias corrections, square root, add, divide, and
-		// 4 for the decayed step; per call: 1−β1, 1−β2 and the two corrections (2 each).
-		return 16*size(in.Out[0]) + 6
+		return adamWFLOPs(out)
 	}
 	return 0
 }
+
+// matMulFLOPs: M·N outputs, each K multiplies and K adds.
+func matMulFLOPs(m, n, k int) int64 { return 2 * int64(m) * int64(n) * int64(k) }
+
+// biasFLOPs: one add per element of X viewed as [NB, C, S].
+func biasFLOPs(d *Dims) int64 { return int64(d.NB) * int64(d.C) * int64(d.S) }
+
+// softmaxXentFLOPs: per row, K compares, K subtracts, K exps, K adds, K divides, one log,
+// two subtracts and the add into the total; then one divide.
+func softmaxXentFLOPs(nb, k int) int64 { return int64(nb)*(5*int64(k)+4) + 1 }
+
+func softmaxXentGradFLOPs(nb, k int) int64 { return 2 * int64(nb) * int64(k) }
+
+func sgdFLOPs(elems int64) int64 { return 6 * elems }
+
+const adamStepFLOPs = 2
+
+// adamWFLOPs: per element 3 for m, 4 for v, 2 bias corrections, square root, add, divide,
+// and 4 for the decayed step; per call 1−β1, 1−β2 and the two corrections (2 each).
+func adamWFLOPs(elems int64) int64 { return 16*elems + 6 }
 
 // NodeCost is the work attributed to one graph node in a training step.
 type NodeCost struct {

@@ -52,7 +52,7 @@ func (o Op) String() string {
 }
 
 // Valid reports whether o is a known op kind.
-func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
+func (o Op) Valid() bool { return o >= OpInput && o <= OpSoftmaxCrossEntropy }
 
 // Init is a parameter's initialisation rule. Values are part of the canonical encoding.
 type Init uint8
@@ -118,6 +118,11 @@ type Attr struct {
 	Init Init
 	// FanIn and FanOut feed the initialisation rule of an OpParam.
 	FanIn, FanOut int
+}
+
+// zero reports whether every attribute is zero (a == Attr{}, without a 72-byte compare).
+func (a *Attr) zero() bool {
+	return a.KH|a.KW|a.SH|a.SW|a.PH|a.PW|a.FanIn|a.FanOut == 0 && a.Init == 0
 }
 
 // Node is one node of a model graph. Inputs name earlier nodes by index, so a graph is
@@ -186,7 +191,9 @@ func (g *Graph) ParamCount() int {
 // Limits bound what a graph may contain, so that a hostile encoding cannot exhaust a decoder's
 // or a verifier's memory. They apply to every Graph, however it was made.
 const (
-	MaxNodes       = 4096
+	// MaxNodes is 2^17 = 131,072, so that graphs of 10^5 operations can be priced and
+	// trained; decoding, StepWork and Compile are linear in it (see the package doc).
+	MaxNodes       = 1 << 17
 	MaxRank        = 4
 	MaxDim         = 1 << 16
 	MaxElements    = 1 << 26 // per tensor (per sample for activations)
@@ -220,73 +227,118 @@ func (e *NodeError) Is(target error) bool { return target == ErrInvalidGraph }
 // newGraph validates nodes (shape inference included) and returns the graph. It takes
 // ownership of nodes.
 func newGraph(nodes []Node) (*Graph, error) {
-	if err := validate(nodes); err != nil {
+	if err := validate(nodes, false); err != nil {
 		return nil, err
 	}
 	g := &Graph{nodes: nodes}
+	return finishGraph(nodes, g.encode()), nil
+}
+
+// finishGraph returns the graph of validated nodes whose canonical encoding is enc.
+func finishGraph(nodes []Node, enc []byte) *Graph {
 	last := nodes[len(nodes)-1]
-	g.classes = nodes[last.Inputs[0]].Shape[0]
-	g.hash = hashEncoding(g.encode())
-	return g, nil
+	return &Graph{nodes: nodes, classes: nodes[last.Inputs[0]].Shape[0], hash: hashEncoding(enc)}
 }
 
 func nodeErr(i int, op Op, format string, args ...any) error {
 	return &NodeError{Index: i, Op: op, Err: fmt.Errorf(format, args...)}
 }
 
-// validate checks structure and infers (and checks) every node's shape.
-func validate(nodes []Node) error {
-	if len(nodes) == 0 {
-		return fmt.Errorf("%w: no nodes", ErrInvalidGraph)
+// validate checks structure and infers (and checks) every node's shape. For decoded nodes
+// it also requires every stored shape to equal the inferred one (so that an encoding is
+// canonical); inference keeps a stored shape that is right, and allocates nothing for it.
+func validate(nodes []Node, decoded bool) error {
+	v, err := newValidator(nodeViews{nodes: nodes}, len(nodes), decoded)
+	if err != nil {
+		return err
 	}
-	if len(nodes) > MaxNodes {
-		return fmt.Errorf("%w: %d nodes exceed the limit of %d", ErrInvalidGraph, len(nodes), MaxNodes)
-	}
-	if nodes[0].Op != OpInput {
-		return nodeErr(0, nodes[0].Op, "the first node must be the input")
-	}
-	params := 0
-	used := make([]bool, len(nodes))
 	for i := range nodes {
-		n := &nodes[i]
-		if !n.Op.Valid() {
-			return nodeErr(i, n.Op, "unknown op")
-		}
-		if len(n.Name) > MaxNameLen {
-			return nodeErr(i, n.Op, "name of %d bytes exceeds %d", len(n.Name), MaxNameLen)
-		}
-		for _, in := range n.Inputs {
-			if in < 0 || in >= i {
-				return nodeErr(i, n.Op, "input %d is not an earlier node (graphs are topologically ordered; a forward reference would be a cycle)", in)
-			}
-			used[in] = true
-		}
-		if err := infer(nodes, i); err != nil {
-			return &NodeError{Index: i, Op: n.Op, Err: err}
-		}
-		if err := checkShape(n.Shape, n.Op == OpSoftmaxCrossEntropy); err != nil {
-			return &NodeError{Index: i, Op: n.Op, Err: err}
-		}
-		if n.Op == OpParam {
-			params += n.Shape.Size()
-			if params > MaxParamTotal {
-				return nodeErr(i, n.Op, "parameters total more than %d scalars", MaxParamTotal)
-			}
-		}
-		if n.Op == OpInput && i != 0 {
-			return nodeErr(i, n.Op, "only the first node may be the input")
-		}
-		if n.Op == OpSoftmaxCrossEntropy && i != len(nodes)-1 {
-			return nodeErr(i, n.Op, "the loss must be the last node")
+		if err := v.node(i, &nodes[i]); err != nil {
+			return err
 		}
 	}
-	last := nodes[len(nodes)-1]
-	if last.Op != OpSoftmaxCrossEntropy {
-		return fmt.Errorf("%w: the last node is %s, want %s (the loss)", ErrInvalidGraph, last.Op, OpSoftmaxCrossEntropy)
+	return v.finish()
+}
+
+// validator checks a graph of count nodes node by node, in order. Node i needs only what
+// src says of nodes 0..i-1, so Decode checks each node as soon as it is parsed, while it is
+// in the cache, and DecodeWork checks nodes it never keeps.
+type validator struct {
+	src     nodeViews
+	count   int
+	decoded bool
+	params  int
+	used    []bool
+	lastOp  Op
+}
+
+func newValidator(src nodeViews, count int, decoded bool) (*validator, error) {
+	if count == 0 {
+		return nil, fmt.Errorf("%w: no nodes", ErrInvalidGraph)
 	}
-	for i := 0; i < len(nodes)-1; i++ {
-		if !used[i] {
-			return nodeErr(i, nodes[i].Op, "node is not used by any other node")
+	if count > MaxNodes {
+		return nil, fmt.Errorf("%w: %d nodes exceed the limit of %d", ErrInvalidGraph, count, MaxNodes)
+	}
+	return &validator{src: src, count: count, decoded: decoded, used: make([]bool, count)}, nil
+}
+
+// node checks node i, n; nodes 0..i-1 passed already. It infers n.Shape and records the
+// node in the validator's views.
+func (v *validator) node(i int, n *Node) error {
+	if i == 0 && n.Op != OpInput {
+		return nodeErr(0, n.Op, "the first node must be the input")
+	}
+	if !n.Op.Valid() {
+		return nodeErr(i, n.Op, "unknown op")
+	}
+	if len(n.Name) > MaxNameLen {
+		return nodeErr(i, n.Op, "name of %d bytes exceeds %d", len(n.Name), MaxNameLen)
+	}
+	for _, in := range n.Inputs {
+		if in < 0 || in >= i {
+			return nodeErr(i, n.Op, "input %d is not an earlier node (graphs are topologically ordered; a forward reference would be a cycle)", in)
+		}
+		v.used[in] = true
+	}
+	stored := n.Shape
+	if err := inferNode(&v.src, n); err != nil {
+		return &NodeError{Index: i, Op: n.Op, Err: err}
+	}
+	if v.decoded && !sameSlice(n.Shape, stored) && !n.Shape.Equal(stored) {
+		return fmt.Errorf("%w: node %d (%s) stores shape %v but its inputs give %v", ErrInvalidGraph, i, n.Op, stored, n.Shape)
+	}
+	if err := checkShape(n.Shape, n.Op == OpSoftmaxCrossEntropy); err != nil {
+		return &NodeError{Index: i, Op: n.Op, Err: err}
+	}
+	if n.Op == OpParam {
+		v.params += n.Shape.Size()
+		if v.params > MaxParamTotal {
+			return nodeErr(i, n.Op, "parameters total more than %d scalars", MaxParamTotal)
+		}
+	}
+	if n.Op == OpInput && i != 0 {
+		return nodeErr(i, n.Op, "only the first node may be the input")
+	}
+	if n.Op == OpSoftmaxCrossEntropy && i != v.count-1 {
+		return nodeErr(i, n.Op, "the loss must be the last node")
+	}
+	v.src.record(i, n)
+	v.lastOp = n.Op
+	return nil
+}
+
+// sameSlice reports whether s and t are the same non-empty slice (then they are equal
+// without comparing).
+func sameSlice(s, t Shape) bool { return len(s) == len(t) && len(s) > 0 && &s[0] == &t[0] }
+
+// finish checks the whole graph once every node passed.
+func (v *validator) finish() error {
+	if v.lastOp != OpSoftmaxCrossEntropy {
+		return fmt.Errorf("%w: the last node is %s, want %s (the loss)", ErrInvalidGraph, v.lastOp, OpSoftmaxCrossEntropy)
+	}
+	for i := 0; i < v.count-1; i++ {
+		if !v.used[i] {
+			return nodeErr(i, v.src.op(i), "node is not used by any other node")
 		}
 	}
 	return nil
@@ -307,7 +359,9 @@ func checkShape(s Shape, scalar bool) error {
 		if d < 1 || d > MaxDim {
 			return fmt.Errorf("dimension %d out of range [1, %d] in shape %v", d, MaxDim, s)
 		}
-		if total > MaxElements/d { // checked before multiplying: no overflow on 32-bit ints
+		// total ≤ 2^26 and d ≤ 2^16: the product fits 64 bits on every platform, and
+		// total·d > MaxElements exactly when total > MaxElements/d (no division needed).
+		if int64(total)*int64(d) > MaxElements {
 			return fmt.Errorf("shape %v exceeds %d elements", s, MaxElements)
 		}
 		total *= d
@@ -322,21 +376,58 @@ func wantInputs(n *Node, k int) error {
 	return nil
 }
 
-func wantParam(nodes []Node, i int) (Shape, error) {
-	if nodes[i].Op != OpParam {
-		return nil, fmt.Errorf("input %d is %s, want a param", i, nodes[i].Op)
+func wantParam(src *nodeViews, i int) (Shape, error) {
+	if op := src.op(i); op != OpParam {
+		return nil, fmt.Errorf("input %d is %s, want a param", i, op)
 	}
-	return nodes[i].Shape, nil
+	return src.shape(i), nil
 }
 
-func wantActivation(nodes []Node, i int) (Shape, error) {
-	switch nodes[i].Op {
+func wantActivation(src *nodeViews, i int) (Shape, error) {
+	switch src.op(i) {
 	case OpParam:
 		return nil, fmt.Errorf("input %d is a param, want an activation", i)
 	case OpSoftmaxCrossEntropy:
 		return nil, fmt.Errorf("input %d is the loss, want an activation", i)
 	}
-	return nodes[i].Shape, nil
+	return src.shape(i), nil
+}
+
+// nodeViews gives inference and work counting the op and shape of earlier nodes: from a
+// node slice, or from the compact records DecodeWork keeps instead of nodes (an op, and the
+// place of the shape in the decoder's array of integers: five bytes a node, no pointers).
+type nodeViews struct {
+	nodes []Node
+	ops   []Op
+	ints  []int    // the decoder's integers, to its capacity
+	pos   []uint32 // node i's shape is ints[pos[i]>>3:][:pos[i]&7]
+}
+
+func (s *nodeViews) op(i int) Op {
+	if s.nodes != nil {
+		return s.nodes[i].Op
+	}
+	return s.ops[i]
+}
+
+func (s *nodeViews) shape(i int) Shape {
+	if s.nodes != nil {
+		return s.nodes[i].Shape
+	}
+	p := s.pos[i]
+	o := int(p >> 3)
+	return s.ints[o : o+int(p&7)]
+}
+
+// record keeps node i's op and shape when the views are compact records. n.Shape is then the
+// decoded shape (validation rejects any other), an uncapped slice of s.ints (the decoder's
+// current array: growing it copies earlier shapes to the same offsets), whose capacity gives
+// its offset. Offsets fit 29 bits: the integers are fewer than MaxEncodedSize/4 < 2^22.
+func (s *nodeViews) record(i int, n *Node) {
+	if s.nodes == nil {
+		s.ops[i] = n.Op
+		s.pos[i] = uint32(cap(s.ints)-cap(n.Shape))<<3 | uint32(len(n.Shape))
+	}
 }
 
 func windowOK(v int, min int, what string) error {
@@ -346,17 +437,43 @@ func windowOK(v int, min int, what string) error {
 	return nil
 }
 
+// setShape sets n.Shape to s[:rank], keeping n's slice when it holds that shape already (a
+// decoded node stores its shape; validation then allocates nothing for it).
+func setShape(n *Node, s [MaxRank]int, rank int) {
+	if n.Shape != nil && n.Shape.Equal(s[:rank]) {
+		return
+	}
+	n.Shape = append(make(Shape, 0, rank), s[:rank]...)
+}
+
+// sameShape sets n.Shape to x, an input's (validated) shape, keeping n's slice when it holds
+// that shape already.
+func sameShape(n *Node, x Shape) error {
+	if n.Shape != nil && n.Shape.Equal(x) {
+		return nil
+	}
+	if len(x) > MaxRank {
+		return fmt.Errorf("input shape %v has rank above %d", x, MaxRank)
+	}
+	n.Shape = append(make(Shape, 0, len(x)), x...)
+	return nil
+}
+
 // infer computes nodes[i].Shape from its inputs and attributes, checking them. For OpInput and
 // OpParam the shape is given and only checked.
 func infer(nodes []Node, i int) error {
-	n := &nodes[i]
-	a := n.Attr
+	return inferNode(&nodeViews{nodes: nodes}, &nodes[i])
+}
+
+// inferNode is infer for node n, whose inputs src describes.
+func inferNode(src *nodeViews, n *Node) error {
+	a := &n.Attr
 	switch n.Op {
 	case OpInput:
 		if err := wantInputs(n, 0); err != nil {
 			return err
 		}
-		if a != (Attr{}) {
+		if !a.zero() {
 			return errors.New("input takes no attributes")
 		}
 		return nil
@@ -383,65 +500,65 @@ func infer(nodes []Node, i int) error {
 		if err := wantInputs(n, 2); err != nil {
 			return err
 		}
-		x, err := wantActivation(nodes, n.Inputs[0])
+		x, err := wantActivation(src, n.Inputs[0])
 		if err != nil {
 			return err
 		}
-		w, err := wantParam(nodes, n.Inputs[1])
+		w, err := wantParam(src, n.Inputs[1])
 		if err != nil {
 			return err
 		}
 		if len(x) != 1 || len(w) != 2 || x[0] != w[0] {
 			return fmt.Errorf("cannot multiply %v by %v (want [in] by [in out])", x, w)
 		}
-		if a != (Attr{}) {
+		if !a.zero() {
 			return errors.New("matmul takes no attributes")
 		}
-		n.Shape = Shape{w[1]}
+		setShape(n, [MaxRank]int{w[1]}, 1)
 	case OpBiasAdd:
 		if err := wantInputs(n, 2); err != nil {
 			return err
 		}
-		x, err := wantActivation(nodes, n.Inputs[0])
+		x, err := wantActivation(src, n.Inputs[0])
 		if err != nil {
 			return err
 		}
-		b, err := wantParam(nodes, n.Inputs[1])
+		b, err := wantParam(src, n.Inputs[1])
 		if err != nil {
 			return err
 		}
 		if len(b) != 1 || b[0] != x[0] {
 			return fmt.Errorf("bias %v does not match the first axis of %v", b, x)
 		}
-		if a != (Attr{}) {
+		if !a.zero() {
 			return errors.New("bias_add takes no attributes")
 		}
-		n.Shape = append(Shape(nil), x...)
+		return sameShape(n, x)
 	case OpReLU, OpTanh, OpFlatten:
 		if err := wantInputs(n, 1); err != nil {
 			return err
 		}
-		x, err := wantActivation(nodes, n.Inputs[0])
+		x, err := wantActivation(src, n.Inputs[0])
 		if err != nil {
 			return err
 		}
-		if a != (Attr{}) {
+		if !a.zero() {
 			return fmt.Errorf("%s takes no attributes", n.Op)
 		}
 		if n.Op == OpFlatten {
-			n.Shape = Shape{x.Size()}
+			setShape(n, [MaxRank]int{x.Size()}, 1)
 		} else {
-			n.Shape = append(Shape(nil), x...)
+			return sameShape(n, x)
 		}
 	case OpConv2D:
 		if err := wantInputs(n, 2); err != nil {
 			return err
 		}
-		x, err := wantActivation(nodes, n.Inputs[0])
+		x, err := wantActivation(src, n.Inputs[0])
 		if err != nil {
 			return err
 		}
-		w, err := wantParam(nodes, n.Inputs[1])
+		w, err := wantParam(src, n.Inputs[1])
 		if err != nil {
 			return err
 		}
@@ -466,12 +583,12 @@ func infer(nodes []Node, i int) error {
 		if hp < a.KH || wp < a.KW {
 			return fmt.Errorf("window %dx%d larger than the padded input %dx%d", a.KH, a.KW, hp, wp)
 		}
-		n.Shape = Shape{w[0], (hp-a.KH)/a.SH + 1, (wp-a.KW)/a.SW + 1}
+		setShape(n, [MaxRank]int{w[0], (hp-a.KH)/a.SH + 1, (wp-a.KW)/a.SW + 1}, 3)
 	case OpMaxPool2D, OpAvgPool2D:
 		if err := wantInputs(n, 1); err != nil {
 			return err
 		}
-		x, err := wantActivation(nodes, n.Inputs[0])
+		x, err := wantActivation(src, n.Inputs[0])
 		if err != nil {
 			return err
 		}
@@ -492,22 +609,22 @@ func infer(nodes []Node, i int) error {
 		if x[1] < a.KH || x[2] < a.KW {
 			return fmt.Errorf("window %dx%d larger than the input %v", a.KH, a.KW, x)
 		}
-		n.Shape = Shape{x[0], (x[1]-a.KH)/a.SH + 1, (x[2]-a.KW)/a.SW + 1}
+		setShape(n, [MaxRank]int{x[0], (x[1]-a.KH)/a.SH + 1, (x[2]-a.KW)/a.SW + 1}, 3)
 	case OpSoftmaxCrossEntropy:
 		if err := wantInputs(n, 1); err != nil {
 			return err
 		}
-		x, err := wantActivation(nodes, n.Inputs[0])
+		x, err := wantActivation(src, n.Inputs[0])
 		if err != nil {
 			return err
 		}
 		if len(x) != 1 || x[0] < 2 || x[0] > MaxClasses {
 			return fmt.Errorf("logits %v, want [classes] with 2 <= classes <= %d", x, MaxClasses)
 		}
-		if a != (Attr{}) {
+		if !a.zero() {
 			return errors.New("softmax_cross_entropy takes no attributes")
 		}
-		n.Shape = Shape{}
+		setShape(n, [MaxRank]int{}, 0)
 	default:
 		return errors.New("unknown op")
 	}

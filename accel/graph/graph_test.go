@@ -176,7 +176,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 }
 
-func tanhNet(t *testing.T) *Graph {
+func tanhNet(t testing.TB) *Graph {
 	b := NewBuilder(2, 6, 6)
 	x := b.AvgPool2D(b.Tanh(b.Conv2D(b.Input(), 3, 3, 1, 0)), 2, 2)
 	g, err := b.SoftmaxCrossEntropy(b.Dense(b.Tanh(b.Dense(b.Flatten(x), 5)), 3))
@@ -298,10 +298,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add(FashionMLP().Encode())
 	f.Add(FashionCNN().Encode())
 	f.Add([]byte(encMagic))
+	f.Add(tanhNet(f).Encode())
 	f.Fuzz(func(t *testing.T, enc []byte) {
 		g, err := Decode(enc)
+		h, w, werr := DecodeWork(enc, 2, Optimizer{})
 		if err != nil {
+			// DecodeWork shares Decode's parser and validator: the same first error.
+			if werr == nil || werr.Error() != err.Error() {
+				t.Fatalf("Decode: %v; DecodeWork: %v", err, werr)
+			}
 			return
+		}
+		if sw, serr := g.StepWork(2, Optimizer{}); werr != nil || serr != nil || h != g.Hash() || w != sw {
+			t.Fatalf("DecodeWork %v %+v (%v) differs from Decode and StepWork %v %+v (%v)", h, w, werr, g.Hash(), sw, serr)
 		}
 		if !bytes.Equal(g.Encode(), enc) {
 			t.Fatalf("accepted a non-canonical encoding")

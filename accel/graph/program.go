@@ -259,19 +259,13 @@ func kindOfGrad(Node) Kind { return KindGrad }
 // optimizer (defaults applied): reverse-mode automatic differentiation over the graph, then
 // the optimizer's update of every parameter. The result depends only on its arguments.
 func Compile(g *Graph, batch int, opt Optimizer) (*Program, error) {
-	if g == nil {
-		return nil, fmt.Errorf("%w: nil graph", ErrInvalidGraph)
-	}
-	if batch < 1 || batch > MaxBatch {
-		return nil, fmt.Errorf("graph: batch size %d out of range [1, %d]", batch, MaxBatch)
-	}
-	opt = opt.EnsureDefaults()
-	if err := opt.Validate(); err != nil {
+	opt, err := checkStep(g, batch, opt)
+	if err != nil {
 		return nil, err
 	}
-	for i, n := range g.nodes {
-		if n.Op != OpParam && n.Op != OpSoftmaxCrossEntropy && int64(batch)*int64(n.Shape.Size()) > MaxBatchElements {
-			return nil, fmt.Errorf("graph: batch %d of node %d (%s, %v per sample) exceeds %d elements", batch, i, n.Op, n.Shape, MaxBatchElements)
+	for i := range g.nodes {
+		if err := checkBatch(&g.nodes[i], i, batch); err != nil {
+			return nil, err
 		}
 	}
 	nodes := g.nodes
@@ -436,6 +430,34 @@ func Compile(g *Graph, batch int, opt Optimizer) (*Program, error) {
 		}
 	}
 	return p, nil
+}
+
+// checkStep checks the arguments of Compile and StepWork and returns opt with defaults;
+// then every node must pass checkBatch, in graph order.
+func checkStep(g *Graph, batch int, opt Optimizer) (Optimizer, error) {
+	if g == nil {
+		return opt, fmt.Errorf("%w: nil graph", ErrInvalidGraph)
+	}
+	if batch < 1 || batch > MaxBatch {
+		return opt, fmt.Errorf("graph: batch size %d out of range [1, %d]", batch, MaxBatch)
+	}
+	opt = opt.EnsureDefaults()
+	if err := opt.Validate(); err != nil {
+		return opt, err
+	}
+	return opt, nil
+}
+
+// checkBatch reports whether node i's batched output stays within MaxBatchElements.
+func checkBatch(n *Node, i, batch int) error {
+	if n.Op != OpParam && n.Op != OpSoftmaxCrossEntropy && int64(batch)*int64(n.Shape.Size()) > MaxBatchElements {
+		return batchError(n, i, batch)
+	}
+	return nil
+}
+
+func batchError(n *Node, i, batch int) error {
+	return fmt.Errorf("graph: batch %d of node %d (%s, %v per sample) exceeds %d elements", batch, i, n.Op, n.Shape, MaxBatchElements)
 }
 
 func biasDims(batch int, x Shape) Dims {
