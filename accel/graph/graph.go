@@ -198,9 +198,15 @@ const (
 	MaxDim         = 1 << 16
 	MaxElements    = 1 << 26 // per tensor (per sample for activations)
 	MaxNameLen     = 64
-	MaxClasses     = 1 << 16
 	MaxParamTotal  = 1 << 28
 	maxWindowOrPad = 1 << 10
+	// MaxClasses bounds the classes of the loss, and MaxUnitWork the work of one output of a
+	// convolution's input gradient (KH·KW·(2·O+1) FLOPs for O filters) and of one pooling
+	// output (KH·KW+1): these are the smallest pieces a dispute referee recomputes
+	// (dispute/accelvm), so the limits keep every chunk of every graph within 2^16 FLOPs
+	// (a softmax row of C classes costs 5·C+4).
+	MaxClasses  = 1 << 13
+	MaxUnitWork = 1 << 16
 )
 
 // ErrInvalidGraph is the class of every error that reports a malformed graph; test for it with
@@ -579,6 +585,9 @@ func inferNode(src *nodeViews, n *Node) error {
 		if a.PH >= a.KH || a.PW >= a.KW {
 			return fmt.Errorf("padding %dx%d must be smaller than the window %dx%d", a.PH, a.PW, a.KH, a.KW)
 		}
+		if u := int64(a.KH) * int64(a.KW) * (2*int64(w[0]) + 1); u > MaxUnitWork {
+			return fmt.Errorf("%d filters of %dx%d: one input-gradient element costs %d FLOPs, more than %d (MaxUnitWork)", w[0], a.KH, a.KW, u, MaxUnitWork)
+		}
 		hp, wp := x[1]+2*a.PH, x[2]+2*a.PW
 		if hp < a.KH || wp < a.KW {
 			return fmt.Errorf("window %dx%d larger than the padded input %dx%d", a.KH, a.KW, hp, wp)
@@ -605,6 +614,9 @@ func inferNode(src *nodeViews, n *Node) error {
 		}
 		if a.PH != 0 || a.PW != 0 {
 			return errors.New("pooling takes no padding")
+		}
+		if u := int64(a.KH)*int64(a.KW) + 1; u > MaxUnitWork {
+			return fmt.Errorf("a %dx%d window costs %d FLOPs per output, more than %d (MaxUnitWork)", a.KH, a.KW, u, MaxUnitWork)
 		}
 		if x[1] < a.KH || x[2] < a.KW {
 			return fmt.Errorf("window %dx%d larger than the input %v", a.KH, a.KW, x)

@@ -139,6 +139,18 @@ func TestBuilderErrors(t *testing.T) {
 			b := NewBuilder(1, 8, 8)
 			return b.SoftmaxCrossEntropy(b.Dense(b.Flatten(b.Conv2D(b.Input(), 2, 3, 0, 1)), 2))
 		}, "stride 0"},
+		{"too many classes for a referee", func() (*Graph, error) {
+			b := NewBuilder(8)
+			return b.SoftmaxCrossEntropy(b.Dense(b.Input(), MaxClasses+1))
+		}, "2 <= classes <= 8192"},
+		{"too many filters for a referee", func() (*Graph, error) {
+			b := NewBuilder(1, 8, 8) // 3x3 with 3641 filters: 9·7283 = 65,547 FLOPs per element
+			return b.SoftmaxCrossEntropy(b.Dense(b.Flatten(b.Conv2D(b.Input(), 3641, 3, 1, 1)), 2))
+		}, "MaxUnitWork"},
+		{"pool window too large for a referee", func() (*Graph, error) {
+			b := NewBuilder(1, 300, 300)
+			return b.SoftmaxCrossEntropy(b.Dense(b.Flatten(b.MaxPool2D(b.Input(), 256, 256)), 2))
+		}, "MaxUnitWork"},
 		{"foreign value", func() (*Graph, error) {
 			b := NewBuilder(8)
 			return b.SoftmaxCrossEntropy(b.ReLU(Value{id: 42}))

@@ -64,11 +64,11 @@
 //   - SGD and AdamW: ranges of ElemChunk elements by a whole Exec call on the range; AdamStep
 //     (2 FLOPs) whole.
 //
-// Limits: a chunk holds at least one row of softmax (5·C+4 FLOPs, so the bound holds for
-// C ≤ 13106 classes), one input-gradient element of a convolution (KH·KW·(2·O+1) FLOPs: O ≤
-// 3640 filters for a 3×3 kernel) and one pooling output (KH·KW+1 FLOPs); models beyond these
-// get chunks of that one unit. TestRefereeFLOPs and TestChunksBitExact check the bound and
-// the bits per primitive.
+// Limits: a chunk holds at least one row of softmax (5·C+4 FLOPs), one input-gradient element
+// of a convolution (KH·KW·(2·O+1) FLOPs) and one pooling output (KH·KW+1 FLOPs). The graph
+// limits (graph.MaxClasses = 8192, graph.MaxUnitWork = 2^16) keep each of these within 2^16
+// FLOPs, so every chunk of every graph the SDK accepts is. TestRefereeFLOPs and
+// TestChunksBitExact check the bound and the bits per primitive.
 //
 // "load" has one chunk per sample (checked against the dataset commitment). "open" and
 // "seal" hash the state tensors in blocks of StateBlock values, one block per chunk: a chunk
