@@ -85,6 +85,16 @@ func BiasAdd(x, b []float32, n, c, s int) { BiasAddRows(x, b, c, s, 0, n*c) }
 // BiasAddRows is BiasAdd on the rows [r0, r1) of s elements, row r = i*c+j
 // holding channel j of sample i.
 func BiasAddRows(x, b []float32, c, s, r0, r1 int) {
+	if s == 1 && r0%c == 0 && r1%c == 0 { // dense layers: whole samples, one value per channel
+		b = b[:c]
+		for r := r0; r < r1; r += c {
+			row := x[r : r+c]
+			for j, bj := range b {
+				row[j] = row[j] + bj
+			}
+		}
+		return
+	}
 	for r := r0; r < r1; r++ {
 		row, bj := x[r*s:r*s+s], b[r%c]
 		for t := range row {

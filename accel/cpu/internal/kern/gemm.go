@@ -62,7 +62,7 @@ func Gemm(p Par, transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	// gemmCols columns when C is wide and short (the convolutions' per-sample
 	// products), so that each worker packs only the panels of B it uses.
 	tiles, cols := (m+gemmRows-1)/gemmRows, (n+gemmCols-1)/gemmCols
-	byCols := cols > tiles
+	byCols := splitByCols(p, m, n, k, tiles, cols)
 	work := int64(gemmRows) * int64(n) * int64(k)
 	units := tiles
 	if byCols {
@@ -77,6 +77,17 @@ func Gemm(p Par, transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	t.unpack()
 	*t = gemmTask{}
 	gemmTasks.Put(t)
+}
+
+// splitByCols reports whether Gemm splits the columns of C among workers rather than its rows.
+// Every range of rows reads all of B and every range of columns all of A, so with several
+// workers the split re-reads the smaller operand (when each side has a range for every
+// worker); otherwise, and with one worker, it splits the larger side of C.
+func splitByCols(p Par, m, n, k, tiles, cols int) bool {
+	if p.Workers > 1 && tiles >= p.Workers && cols >= p.Workers {
+		return int64(m)*int64(k) < int64(k)*int64(n)
+	}
+	return cols > tiles
 }
 
 // gemmCols is the column panel of Gemm when it splits columns.

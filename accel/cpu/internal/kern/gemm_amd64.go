@@ -244,7 +244,7 @@ func gemmPackedB(p Par, m, n, k int, a []float32, lda int, packed []float32, c [
 		return
 	}
 	tiles, cols := (m+gemmRows-1)/gemmRows, (n+gemmCols-1)/gemmCols
-	byCols := cols > tiles
+	byCols := splitByCols(p, m, n, k, tiles, cols)
 	work, units := int64(gemmRows)*int64(n)*int64(k), tiles
 	if byCols {
 		work, units = int64(m)*int64(gemmCols)*int64(k), cols

@@ -1,6 +1,7 @@
 package kern
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -100,6 +101,11 @@ func (p Par) Run(n, grain int, r Ranger) {
 		break
 	}
 	if !j.work() {
+		// Another goroutine finishes the last range; poll briefly before blocking on done
+		// (which it signals right after), for the same reason as poolWorker.
+		for i := 0; i < spinPolls && j.pending.Load() > 0; i++ {
+			runtime.Gosched()
+		}
 		<-j.done
 	}
 	j.release()
@@ -166,13 +172,33 @@ func startWorkers(want int) int {
 }
 
 func poolWorker() {
-	for j := range wake {
+	for {
+		// Poll for a while before parking: the parallel loops of a training step follow each
+		// other within microseconds, and waking a parked goroutine takes tens of them (the
+		// runtime wakes a sleeping thread), longer than many loops last. OpenMP runtimes spin
+		// the same way between parallel regions.
+		var j *job
+		for range spinPolls {
+			select {
+			case j = <-wake:
+			default:
+				continue
+			}
+			break
+		}
+		if j == nil {
+			j = <-wake
+		}
 		if j.work() {
 			j.done <- struct{}{}
 		}
 		j.release()
 	}
 }
+
+// spinPolls is how many times an idle pool worker, and a caller waiting for the last ranges of
+// its job, polls before blocking: about 20-50 µs.
+const spinPolls = 1000
 
 // job is one call of Run in flight.
 type job struct {
