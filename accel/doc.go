@@ -19,14 +19,20 @@
 //
 // A training state is hashed as
 //
-//	TensorHash(t) = SHA-256("deai/tensor/v1\x00" ‖ u32 rank ‖ u32 dim… ‖ f32 value…)
+//	TensorHash(t) = SHA-256("deai/tensor/v2\x00" ‖ u32 rank ‖ u32 dim… ‖ u64 n ‖ root)
+//	root          = Merkle root over blocks of TensorBlock (4096) values, leaf SHA-256(0x00 ‖ f32 value…)
 //	StateHash     = SHA-256("deai/state/v1\x00" ‖ u64 step ‖ rng[32] ‖ u32 n ‖ TensorHash…)
 //
 // integers and float32 bits little-endian, every NaN hashed as CanonicalNaN (processors differ
-// in the NaN payloads they produce), tensors in graph.Program.State order (parameters in graph
+// in the NaN payloads they produce), the tree internal/merkle's (inner nodes SHA-256(0x01 ‖ left
+// ‖ right), an odd node promoted), tensors in graph.Program.State order (parameters in graph
 // order, then optimizer state), rng the 32-byte state of the run's training generator
 // (internal/rng's encoding; stream TrainingStream of the run's seed). Per-tensor hashes let a
-// prover open a single tensor of a committed state.
+// prover open a single tensor of a committed state, and the block tree any 4096 values of it
+// by a Merkle path: a dispute referee checks a state block against the state hash alone
+// (dispute/accelvm), and the blocks of a state hash in parallel. (Version 1 hashed the values
+// as one SHA-256 stream, which cannot be opened in part: a referee could not tell which values
+// a committed state held without hashing all of it.)
 //
 // # Contracts
 //

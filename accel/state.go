@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/deai-go/deai/accel/graph"
+	"github.com/deai-go/deai/internal/merkle"
 	"github.com/deai-go/deai/internal/rng"
 )
 
@@ -67,28 +68,41 @@ func (s *State) Hash(p *graph.Program) Hash {
 }
 
 const (
-	tensorDomain = "deai/tensor/v1\x00"
+	tensorDomain = "deai/tensor/v2\x00"
 	stateDomain  = "deai/state/v1\x00"
 	// CanonicalNaN is the bit pattern every NaN is hashed as, so that hashes do not depend on
 	// the NaN payloads different processors produce.
 	CanonicalNaN = 0x7fc00000
 )
 
-// TensorHash returns SHA-256("deai/tensor/v1\x00" ‖ u32 rank ‖ u32 dims… ‖ values), all
-// little-endian, each value as its float32 bits with every NaN replaced by CanonicalNaN.
-// It allocates its hash state; loops that hash every step use a Hasher.
+// TensorBlock is the number of values in each leaf of a tensor's Merkle tree (16 KiB).
+const TensorBlock = 4096
+
+// TensorBlocks returns the number of leaves of the Merkle tree of a tensor of n values:
+// ⌈n/TensorBlock⌉, and 1 for an empty tensor.
+func TensorBlocks(n int) int { return max(1, (n+TensorBlock-1)/TensorBlock) }
+
+// TensorHash returns SHA-256("deai/tensor/v2\x00" ‖ u32 rank ‖ u32 dims… ‖ u64 n ‖ root), where
+// root is the Merkle root (internal/merkle: leaves SHA-256(0x00 ‖ data), nodes SHA-256(0x01 ‖
+// left ‖ right), an odd node promoted) over blocks of TensorBlock consecutive values, each
+// value as its float32 bits, little-endian, with every NaN replaced by CanonicalNaN (the last
+// block shorter; an empty tensor has one empty block). The tree makes any block of a
+// committed state provable by a Merkle path, and lets the blocks be hashed in parallel. It
+// allocates its hash state; loops that hash every step use a Hasher.
 func TensorHash(shape []int, data []float32) Hash {
 	var h Hasher
 	return h.Tensor(shape, data)
 }
 
-// Hasher computes TensorHash and StateHash reusing its hash state and buffer, so that hashing
-// allocates nothing after the first call. The zero value is ready to use. A Hasher is not safe
-// for concurrent use; hashing in parallel takes one Hasher per goroutine.
+// Hasher computes TensorHash and StateHash reusing its hash state and buffers, so that hashing
+// allocates nothing after the first calls. The zero value is ready to use. A Hasher is not
+// safe for concurrent use; hashing in parallel takes one Hasher per goroutine (Leaf for the
+// blocks, Root to finish a tensor).
 type Hasher struct {
-	h   hash.Hash
-	buf [4096]byte
-	sum [32]byte
+	h      hash.Hash
+	buf    [4096]byte
+	sum    [32]byte
+	leaves []Hash
 }
 
 func (x *Hasher) reset() hash.Hash {
@@ -102,25 +116,35 @@ func (x *Hasher) reset() hash.Hash {
 
 // Tensor returns TensorHash(shape, data).
 func (x *Hasher) Tensor(shape []int, data []float32) Hash {
-	h := x.reset()
-	b := append(x.buf[:0], tensorDomain...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
-	for _, d := range shape {
-		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+	n := TensorBlocks(len(data))
+	if cap(x.leaves) < n {
+		x.leaves = make([]Hash, n)
 	}
-	h.Write(b)
-	// Hash in blocks: a block without NaN is written as it lies in memory where that is the
+	leaves := x.leaves[:n]
+	for i := range leaves {
+		leaves[i] = x.Leaf(data[min(len(data), i*TensorBlock):min(len(data), (i+1)*TensorBlock)])
+	}
+	return x.Root(shape, len(data), leaves)
+}
+
+// Leaf returns the Merkle leaf of one block of a tensor (at most TensorBlock values; block i
+// of a tensor is values [i·TensorBlock, (i+1)·TensorBlock)).
+func (x *Hasher) Leaf(block []float32) Hash {
+	h := x.reset()
+	x.buf[0] = 0x00 // merkle leaf prefix
+	h.Write(x.buf[:1])
+	// Write in pieces: a piece without NaN is written as it lies in memory where that is the
 	// specified little-endian layout; otherwise (a NaN, or a big-endian machine) value by value.
-	const block = len(x.buf) / 4
-	for len(data) > 0 {
-		n := min(block, len(data))
-		chunk := data[:n]
-		data = data[n:]
+	const piece = len(x.buf) / 4
+	for len(block) > 0 {
+		n := min(piece, len(block))
+		chunk := block[:n]
+		block = block[n:]
 		if littleEndian && !hasNaN(chunk) {
 			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), 4*n))
 			continue
 		}
-		b = x.buf[:0]
+		b := x.buf[:0]
 		for _, v := range chunk {
 			bits := math.Float32bits(v)
 			if v != v {
@@ -130,6 +154,27 @@ func (x *Hasher) Tensor(shape []int, data []float32) Hash {
 		}
 		h.Write(b)
 	}
+	return Hash(h.Sum(x.sum[:0]))
+}
+
+// Root returns the TensorHash of a tensor of the given shape and n values from the Merkle
+// leaves of its blocks (TensorBlocks(n) of them, by Leaf); it overwrites leaves.
+func (x *Hasher) Root(shape []int, n int, leaves []Hash) Hash {
+	var root Hash
+	if len(leaves) > 0 {
+		root = Hash(merkle.RootInPlace(unsafe.Slice((*merkle.Hash)(unsafe.Pointer(&leaves[0])), len(leaves))))
+	} else {
+		root = Hash(merkle.EmptyRoot)
+	}
+	h := x.reset()
+	b := append(x.buf[:0], tensorDomain...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
+	for _, d := range shape {
+		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	b = append(b, root[:]...)
+	h.Write(b)
 	return Hash(h.Sum(x.sum[:0]))
 }
 
@@ -183,19 +228,17 @@ func hasNaN(v []float32) bool {
 // LabelsHash returns the tensor hash of int32 labels: as TensorHash, with each label as its
 // two's-complement bits.
 func LabelsHash(shape []int, labels []int32) Hash {
-	h := sha256.New()
-	b := append([]byte(nil), tensorDomain...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
-	for _, d := range shape {
-		b = binary.LittleEndian.AppendUint32(b, uint32(d))
+	var x Hasher
+	leaves := make([]Hash, TensorBlocks(len(labels)))
+	for i := range leaves {
+		block := labels[min(len(labels), i*TensorBlock):min(len(labels), (i+1)*TensorBlock)]
+		b := make([]byte, 1, 1+4*len(block)) // the merkle leaf prefix 0x00, then the bits
+		for _, v := range block {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+		leaves[i] = Hash(sha256.Sum256(b))
 	}
-	for _, v := range labels {
-		b = binary.LittleEndian.AppendUint32(b, uint32(v))
-	}
-	h.Write(b)
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	return x.Root(shape, len(labels), leaves)
 }
 
 // StateHash returns SHA-256("deai/state/v1\x00" ‖ u64 step ‖ rng[32] ‖ u32 n ‖ tensor hashes…).

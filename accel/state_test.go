@@ -15,7 +15,7 @@ func TestTensorHash(t *testing.T) {
 	// Pinned: a change here changes every proof.
 	got := TensorHash([]int{2, 2}, []float32{1, -2, 0.5, float32(math.Inf(1))}).String()
 	// Computed independently: Python's hashlib over the bytes the package doc specifies.
-	if want := "495f175cc2c6cb2b13e8e5e72719c27144a64ae86f03f51e77230cc432758e34"; got != want {
+	if want := "b98b0dbb5945574b46048da3abd87d55c0cf6d23287f7d620788e1d79111b711"; got != want {
 		t.Errorf("TensorHash = %s, want %s", got, want)
 	}
 	nanA := math.Float32frombits(0xffc00000) // amd64's default NaN
@@ -94,25 +94,47 @@ func TestEvalAccuracy(t *testing.T) {
 }
 
 // referenceTensorHash is the specification, value by value.
+// referenceTensorHash is the specification of TensorHash written out plainly: the value bytes
+// (NaNs canonical), cut into blocks of TensorBlock values, each a leaf SHA-256(0x00 ‖ bytes),
+// the Merkle root over them (internal/merkle's rule, recomputed here level by level), then
+// SHA-256(domain ‖ rank ‖ dims ‖ n ‖ root).
 func referenceTensorHash(shape []int, data []float32) Hash {
-	b := []byte(tensorDomain)
+	var level [][32]byte
+	for start := 0; start < len(data) || start == 0; start += TensorBlock {
+		leaf := []byte{0}
+		for _, v := range data[start:min(len(data), start+TensorBlock)] {
+			bits := math.Float32bits(v)
+			if v != v {
+				bits = CanonicalNaN
+			}
+			leaf = binary.LittleEndian.AppendUint32(leaf, bits)
+		}
+		level = append(level, sha256.Sum256(leaf))
+	}
+	for len(level) > 1 {
+		var next [][32]byte
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			next = append(next, sha256.Sum256(append(append([]byte{1}, level[i][:]...), level[i+1][:]...)))
+		}
+		level = next
+	}
+	b := []byte("deai/tensor/v2\x00")
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(shape)))
 	for _, d := range shape {
 		b = binary.LittleEndian.AppendUint32(b, uint32(d))
 	}
-	for _, v := range data {
-		bits := math.Float32bits(v)
-		if v != v {
-			bits = CanonicalNaN
-		}
-		b = binary.LittleEndian.AppendUint32(b, bits)
-	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(data)))
+	b = append(b, level[0][:]...)
 	return sha256.Sum256(b)
 }
 
 func TestTensorHashMatchesSpecification(t *testing.T) {
 	specials := []float32{float32(math.NaN()), math.Float32frombits(0xffc00001), float32(math.Copysign(0, -1)), float32(math.Inf(-1)), math.Float32frombits(1)}
-	for _, n := range []int{0, 1, 1023, 1024, 1025, 5000} {
+	for _, n := range []int{0, 1, 1023, 1024, 1025, 4095, 4096, 4097, 5000, 3*4096 + 7} {
 		for k, special := range specials {
 			data := make([]float32, n)
 			for i := range data {

@@ -51,7 +51,7 @@ func Example() {
 	}
 	fmt.Println("thief accepted:", verdict.Accepted, "reason:", verdict.Reason)
 	// Output:
-	// proof of 40 steps, root f92e1a27c4f20b90…
-	// accepted: true replayed: 4
+	// proof of 40 steps, root 96fe2a1fb03382af…
+	// accepted: true replayed: 3
 	// thief accepted: false reason: solver
 }

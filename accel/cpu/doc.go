@@ -23,8 +23,9 @@
 // package. Convolutions run their samples in parallel when there are samples for every worker
 // (the weight gradient as one product over the concatenated batch index, whose im2col is
 // written straight into the kernel's packed layout). Run.TrainAppend (accel.TrainAppend) trains
-// a segment into the caller's slice without allocating; with several workers each step's state
-// is copied and hashed on a background goroutine while the next step runs.
+// a segment into the caller's slice without allocating; the state hash's 4096-value blocks are
+// hashed in parallel. Idle pool workers poll briefly before parking, since the parallel loops
+// of a step follow each other faster than a parked goroutine wakes.
 //
 // Backend.Exec computes one primitive, or one chunk of one (accel.Chunk), from given inputs:
 // the referee's check in dispute/accelvm. Chunks exist for every primitive but AdamStep:

@@ -3,7 +3,8 @@ package cpu
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"sort"
+	"sync"
 
 	"github.com/deai-go/deai/accel"
 	"github.com/deai-go/deai/accel/cpu/internal/kern"
@@ -23,65 +24,36 @@ type run struct {
 	rng    [32]byte
 	sc     scratch
 	hashes []accel.Hash   // per state slot, reused
-	tensor []accel.Hasher // per state slot, so that slots hash in parallel
+	leaves [][]accel.Hash // per state slot, the Merkle leaves of its blocks
+	first  []int          // per state slot, the index of its first block among all blocks
+	blocks int            // the blocks of all state slots
 	state  accel.Hasher
+	free   hasherList
 	ops    []boundInstr // per instruction of prog, its operands bound to bufs
-	bg     *bgHasher    // background hashing of segments; nil until first needed
 	closed bool
 }
 
-// bgHasher hashes copies of a run's state on its own goroutine, while the run computes the
-// next steps. It holds no reference to the run, so that an unclosed run can be collected (a
-// cleanup then ends the goroutine).
-type bgHasher struct {
-	req     chan bgReq
-	out     chan accel.Hash
-	shadow  [][]float32 // the state tensors as the last request left them
-	shapes  [][]int
-	tensor  []accel.Hasher
-	hashes  []accel.Hash
-	state   accel.Hasher
-	cleanup runtime.Cleanup
+// hasherList keeps the Hashers of a run's parallel block hashing for reuse.
+type hasherList struct {
+	sync.Mutex
+	list []*accel.Hasher
 }
 
-// bgReq asks for the hash of the shadow state at a step.
-type bgReq struct {
-	step uint64
-	rng  [32]byte
-}
-
-func (b *bgHasher) loop() {
-	for q := range b.req {
-		for i, t := range b.shadow {
-			b.hashes[i] = b.tensor[i].Tensor(b.shapes[i], t)
-		}
-		b.out <- b.state.State(q.step, q.rng, b.hashes)
+func (l *hasherList) get() *accel.Hasher {
+	l.Lock()
+	defer l.Unlock()
+	if n := len(l.list); n > 0 {
+		h := l.list[n-1]
+		l.list = l.list[:n-1]
+		return h
 	}
+	return new(accel.Hasher)
 }
 
-// shadowCopy copies the run's state tensors into its background hasher's shadow, one tensor
-// per index.
-type shadowCopy run
-
-// Range copies state tensors [lo, hi).
-func (c *shadowCopy) Range(lo, hi int) {
-	for i := lo; i < hi; i++ {
-		copy(c.bg.shadow[i], c.bufs[c.prog.State[i]])
-	}
-}
-
-// startBG starts the run's background hasher.
-func (r *run) startBG() {
-	p := r.prog
-	b := &bgHasher{req: make(chan bgReq, 1), out: make(chan accel.Hash, 1), shadow: make([][]float32, len(p.State)),
-		shapes: make([][]int, len(p.State)), tensor: make([]accel.Hasher, len(p.State)), hashes: make([]accel.Hash, len(p.State))}
-	for i, s := range p.State {
-		b.shadow[i] = make([]float32, len(r.bufs[s]))
-		b.shapes[i] = p.Slots[s].Shape
-	}
-	go b.loop()
-	b.cleanup = runtime.AddCleanup(r, func(req chan bgReq) { close(req) }, b.req)
-	r.bg = b
+func (l *hasherList) put(h *accel.Hasher) {
+	l.Lock()
+	l.list = append(l.list, h)
+	l.Unlock()
 }
 
 // boundInstr is an instruction with its operand slices resolved once at Open, so that running
@@ -119,7 +91,13 @@ func (b *Backend) Open(ctx context.Context, spec accel.RunSpec) (accel.Run, erro
 	p := spec.Program
 	r := &run{par: b.par, prog: p, data: spec.Data, bufs: make([][]float32, len(p.Slots)),
 		labels: make([]int32, p.Batch), step: st.Step, rng: st.RNG, hashes: make([]accel.Hash, len(p.State)),
-		tensor: make([]accel.Hasher, len(p.State))}
+		leaves: make([][]accel.Hash, len(p.State)), first: make([]int, len(p.State))}
+	for i, slot := range p.State {
+		r.first[i] = r.blocks
+		n := accel.TensorBlocks(p.Slots[slot].Shape.Size())
+		r.leaves[i] = make([]accel.Hash, n)
+		r.blocks += n
+	}
 	for i, s := range p.Slots {
 		if s.Kind != graph.KindLabels {
 			r.bufs[i] = make([]float32, s.Shape.Size())
@@ -190,20 +168,32 @@ func (r *run) exec(i int) {
 	execute(r.par, &r.sc, in.Prim, in.Dims, b.ins, b.labels, b.outs)
 }
 
-// stateHasher hashes the state tensors of a run in parallel, one tensor per index.
+// stateHasher hashes the blocks of the run's state tensors in parallel: index u is block
+// u − first[i] of state tensor i.
 type stateHasher run
 
-// Range hashes state tensors [lo, hi).
+// Range hashes blocks [lo, hi) of all state tensors.
 func (h *stateHasher) Range(lo, hi int) {
+	x := h.free.get()
 	p := h.prog
-	for i := lo; i < hi; i++ {
-		s := p.State[i]
-		h.hashes[i] = h.tensor[i].Tensor(p.Slots[s].Shape, h.bufs[s])
+	i := sort.Search(len(h.first), func(i int) bool { return h.first[i] > lo }) - 1
+	for u := lo; u < hi; u++ {
+		for u >= h.first[i]+len(h.leaves[i]) {
+			i++
+		}
+		data, b := h.bufs[p.State[i]], u-h.first[i]
+		h.leaves[i][b] = x.Leaf(data[min(len(data), b*accel.TensorBlock):min(len(data), (b+1)*accel.TensorBlock)])
 	}
+	h.free.put(x)
 }
 
+// stateHash returns the state hash, hashing the blocks of every state tensor in parallel.
 func (r *run) stateHash() accel.Hash {
-	r.par.Run(len(r.prog.State), 1, (*stateHasher)(r))
+	r.par.Run(r.blocks, 1, (*stateHasher)(r))
+	p := r.prog
+	for i, slot := range p.State {
+		r.hashes[i] = r.state.Root(p.Slots[slot].Shape, len(r.bufs[slot]), r.leaves[i])
+	}
 	return r.state.State(r.step, r.rng, r.hashes)
 }
 
@@ -218,25 +208,10 @@ func (r *run) Train(ctx context.Context, batches [][]int32) ([]accel.StepResult,
 
 // TrainAppend is Train appending to dst (accel.AppendTrainer): with room in dst, a training
 // call allocates nothing.
-//
-// With more than one worker and more than one batch, the state after each step but the last
-// is copied (in parallel) and the copy hashed on a background goroutine while the next step
-// runs: the hashing, one sequential SHA-256 stream per tensor, shares the processors with the
-// step instead of taking turns with it. The copy doubles the state's memory.
 func (r *run) TrainAppend(ctx context.Context, dst []accel.StepResult, batches [][]int32) ([]accel.StepResult, error) {
 	if err := r.check(ctx); err != nil {
 		return dst, err
 	}
-	bg := r.par.Workers > 1 && len(batches) > 1
-	if bg && r.bg == nil {
-		r.startBG()
-	}
-	pending := false // whether the last result's hash is being computed in the background
-	defer func() {
-		if pending { // the loop stopped early: collect the last completed step's hash
-			dst[len(dst)-1].Hash = <-r.bg.out
-		}
-	}()
 	for i, batch := range batches {
 		if err := r.check(ctx); err != nil {
 			return dst, err
@@ -248,18 +223,7 @@ func (r *run) TrainAppend(ctx context.Context, dst []accel.StepResult, batches [
 			r.exec(k)
 		}
 		r.step++
-		if pending {
-			dst[len(dst)-1].Hash = <-r.bg.out
-			pending = false
-		}
-		dst = append(dst, accel.StepResult{Step: r.step, Loss: r.bufs[r.prog.LossSlot][0]})
-		if bg && i < len(batches)-1 {
-			r.par.Run(len(r.prog.State), 1, (*shadowCopy)(r))
-			r.bg.req <- bgReq{step: r.step, rng: r.rng}
-			pending = true
-		} else {
-			dst[len(dst)-1].Hash = r.stateHash()
-		}
+		dst = append(dst, accel.StepResult{Step: r.step, Hash: r.stateHash(), Loss: r.bufs[r.prog.LossSlot][0]})
 	}
 	return dst, nil
 }
@@ -324,11 +288,6 @@ func (r *run) Close() error {
 	}
 	r.closed = true
 	r.bufs, r.ops = nil, nil
-	if r.bg != nil {
-		r.bg.cleanup.Stop()
-		close(r.bg.req)
-		r.bg = nil
-	}
 	return nil
 }
 

@@ -412,8 +412,8 @@ func BenchmarkDispute(b *testing.B) {
 	}
 }
 
-// FuzzCheck feeds the referee arbitrary witnesses for a chunk of every kind: it must never
-// panic, and it accepts only what opens the agreed leaf.
+// FuzzCheck feeds the referee arbitrary witnesses for the first and last chunk of every
+// transition: it must never panic, and it accepts only what opens the agreed leaf.
 func FuzzCheck(f *testing.F) {
 	g, err := graph.MLP(784, 10, 16)
 	if err != nil {
@@ -431,13 +431,15 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		p := dispute.Path{Step: 0, Instr: i, Chunk: r.vm.Chunks(i) - 1}
-		w, err := tr.Witness(p)
-		if err != nil {
-			f.Fatal(err)
+		for _, e := range slices.Compact([]uint64{0, r.vm.Chunks(i) - 1}) {
+			p := dispute.Path{Step: 0, Instr: i, Chunk: e}
+			w, err := tr.Witness(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(uint8(len(targets)), w)
+			targets = append(targets, target{p, cl.Leaf(p.Chunk)})
 		}
-		targets = append(targets, target{p, cl.Leaf(p.Chunk)})
-		f.Add(uint8(i), w)
 	}
 	f.Fuzz(func(t *testing.T, which uint8, w []byte) {
 		tg := targets[int(which)%len(targets)]
@@ -509,12 +511,18 @@ func mustEncode(t testing.TB, w *Witness) []byte {
 // a proof of at most 32 siblings of 35 bytes, and framing.
 const segBytes = SegLen*9 + 32*35 + 64
 
+// stateWitness bounds the encoding of an "open" or "seal" witness: a block of StateBlock
+// values of at most 9 bytes in gob, three proofs and at most 512 hashes (the tensor hashes of
+// the state, the partial results, the carry) of 35 bytes, and framing.
+const stateWitness = StateBlock*9 + 3*32*35 + 512*35 + 4<<10
+
 // TestWitnessBound checks, for every chunk of every transition of one step of each real model,
 // that the segments the chunk reads and writes, at segBytes each plus 16 KiB of framing and
-// environment proofs, stay within MaxWitness, so that every honest witness decodes; "open"
-// and "seal" blocks hold StateBlock values. It reports the largest count per primitive.
+// environment proofs, stay within MaxWitness, so that every honest witness decodes, and
+// encodes every "open" and "seal" witness (within stateWitness). It reports the largest count
+// per primitive and the largest state witness.
 func TestWitnessBound(t *testing.T) {
-	if StateBlock*9+segBytes+16<<10 > MaxWitness {
+	if stateWitness > MaxWitness {
 		t.Fatalf("a state block does not fit MaxWitness")
 	}
 	for _, m := range models {
@@ -570,6 +578,21 @@ func TestWitnessBound(t *testing.T) {
 			}
 			for _, name := range slices.Sorted(maps.Keys(worst)) {
 				t.Logf("%-18s at most %4d segments per chunk (≤ %d KiB)", name, worst[name], (worst[name]*segBytes+16<<10)>>10)
+			}
+			// "open" and "seal": every chunk's encoded witness.
+			for _, i := range []uint64{trOpen, r.vm.seal()} {
+				most := 0
+				for e := range r.vm.Chunks(i) {
+					w, err := tr.Witness(dispute.Path{Step: 0, Instr: i, Chunk: e})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(w) > stateWitness {
+						t.Errorf("%s chunk %d: witness of %d bytes > %d", r.vm.Name(i), e, len(w), stateWitness)
+					}
+					most = max(most, len(w))
+				}
+				t.Logf("%-18s at most %d bytes per chunk, %d chunks", r.vm.Name(i), most, r.vm.Chunks(i))
 			}
 		})
 	}

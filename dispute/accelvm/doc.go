@@ -23,8 +23,9 @@
 // between is EnvLeaf(env root after transition i−1). Level 3 (chunks of one transition): leaf 0
 // and leaf E are the instruction-level leaves around it, leaf e in between commits the
 // environment root at the transition's start and the partial roots of its outputs (MidLeaf;
-// for "open" and "seal", the hashes finished so far and the hash of the Carry of the tensor
-// being hashed).
+// for "open", h_t in the environment's place, the slot roots finished so far and the hash of
+// the Carry of the tensor being built; for "seal", the tensor hashes finished so far and the
+// Carry's hash).
 //
 // The environment is the Merkle tree (internal/merkle) over a header leaf (step counter and
 // generator state) and one root per program slot; a slot not yet written in a step has root
@@ -71,14 +72,35 @@
 // TestChunksBitExact check the bound and the bits per primitive.
 //
 // "load" has one chunk per sample (checked against the dataset commitment). "open" and
-// "seal" hash the state tensors in blocks of StateBlock values, one block per chunk: a chunk
-// continues accel.TensorHash from the SHA-256 midstate the previous block left and
-// TensorRoot from the Merkle frontier of its segment leaves (a Carry, committed by its hash
-// in the chunk-level leaf); the last block of a tensor checks its hash against the state's
-// tensor hash (open) or its root against the slot's root in the environment (seal). "open"
-// has one more chunk first (the state hash into the header and the tensor hashes), "seal"
-// one more last (the header and tensor hashes into the state hash). Check returns the FLOPs
-// of the chunk.
+// "seal" read the state tensors in blocks of StateBlock = accel.TensorBlock values, one
+// block per chunk, and prove every block's values against the agreed leaf:
+//
+//   - open, chunk e (block b of state tensor j): the witness opens h_t (the step, the
+//     generator state and the tensor hashes, rehashed by accel.StateHash) and tensor j's
+//     hash (its shape and size are the program's, the root of its tree over TensorBlock
+//     leaves is BlockRoot), and proves the block's leaf under BlockRoot by a Merkle path.
+//     The chunk then adds the block's root in the slot's tree (the root of its SegLen
+//     segments) to a Carry, the Merkle frontier of the block roots of the tensor so far; the
+//     tensor's last block finishes its slot root, and the last chunk returns the
+//     environment (header, state slots' roots, EmptySlot elsewhere).
+//   - seal, chunk e (block b of state tensor j): the witness proves the slot's root in the
+//     environment and the block's root under it (StateBlock/SegLen is a power of two, so the
+//     block's segments are one node of the slot's tree, and a path from that node is a
+//     merkle.Proof over a tree of ⌈n/StateBlock⌉ block roots); the chunk adds the block's
+//     TensorBlock leaf to the Carry, and the tensor's last block finishes its tensor hash
+//     from the shape, the size and the frontier's root. One more chunk last opens the header
+//     and returns the state hash.
+//
+// Why it is sound: in every chunk the values are fixed by the agreed pre-leaf. An open
+// chunk's pre-leaf is h_t or commits it, and from h_t a chain of preimages (the state hash's,
+// the tensor hash's) and one Merkle path lead to the block's leaf; a seal chunk's pre-leaf
+// commits the environment, and from it one path leads to the slot's root and one to the
+// block's root. The carry is committed by its hash. So a witness the referee accepts gives
+// the post-leaf the honest computation gives, unless SHA-256 collides, and a party who
+// changes the values of any block (not only a tensor's last) is refuted at the first chunk
+// where its leaves differ. (The chunks used to continue a SHA-256 midstate of a flat tensor
+// hash, which let a block's values be checked only at its tensor's last block.) Check
+// returns the FLOPs of the chunk (0 for open and seal).
 //
 // # Witnesses
 //
@@ -87,7 +109,11 @@
 // witness is bounded whatever the model: every segment it opens costs at most about 2.3 KiB
 // (128 values and a proof), and TestWitnessBound checks every chunk of a step of the MLP (batch
 // 64 and 512) and the CNN against MaxWitness (at most 272 segments, a MatMul tile with a
-// transposed operand); a state block is about 26 KiB. The encoding is not canonical and need not be: the referee only
+// transposed operand). An "open" or "seal" chunk holds one state block of 4096 values, a
+// few Merkle paths and, being tied to h_t and h_{t+1} whose preimages list every tensor
+// hash, two hashes per state tensor (the tensor hashes and the partial results, at most
+// about 100 bytes in gob): about 25 KiB on the MLP and the CNN (TestWitnessBound encodes
+// every one), within MaxWitness up to about 9,000 state tensors. The encoding is not canonical and need not be: the referee only
 // decodes it, and every value in it is checked against the agreed leaf by hashes and paths.
 //
 // # Concurrency

@@ -2,10 +2,7 @@ package accelvm
 
 import (
 	"crypto/sha256"
-	"encoding"
 	"encoding/binary"
-	"fmt"
-	"hash"
 	"math"
 	"math/bits"
 	"slices"
@@ -224,34 +221,53 @@ func stateHash(step uint64, rng [32]byte, hs []Hash) Hash {
 // tensorHash is accel.TensorHash as a merkle hash.
 func tensorHash(shape []int, vals []float32) Hash { return Hash(accel.TensorHash(shape, vals)) }
 
-// StateBlock is the number of values an "open" or "seal" chunk hashes: a multiple of SegLen.
-const StateBlock = 32 * SegLen
+// tensorHashOf is accel.TensorHash from its preimage: the shape, the number of values and the
+// Merkle root over the tensor's TensorBlock leaves (accel.Hasher.Root over the one-leaf tree
+// whose root is that root).
+func tensorHashOf(shape []int, n int, root Hash) Hash {
+	var x accel.Hasher
+	return Hash(x.Root(shape, n, []accel.Hash{accel.Hash(root)}))
+}
 
-const (
-	carryDomain  = "deai/accelvm/carry/v1\x00"
-	tensorDomain = "deai/tensor/v1\x00" // accel.TensorHash's domain
-	// maxMidstate bounds the size of a SHA-256 midstate in a witness.
-	maxMidstate = 256
-)
+// blockLeaf is the Merkle leaf of one TensorBlock block of a tensor in accel.TensorHash.
+func blockLeaf(vals []float32) Hash {
+	var x accel.Hasher
+	return Hash(x.Leaf(vals))
+}
 
-// Carry is the running state of hashing one state tensor block by block: the SHA-256
-// midstate of accel.TensorHash after a prefix of the tensor (crypto/sha256's binary
-// marshaling), the number of segments of the prefix and the Merkle frontier of their leaves
-// (the roots of the perfect subtrees the binary digits of Segs give, largest first). A
-// chunk-level leaf commits it by its hash.
+// StateBlock is the number of values an "open" or "seal" chunk reads: one leaf of
+// accel.TensorHash's tree (accel.TensorBlock) and, as StateBlock/SegLen is a power of two,
+// one node of a slot's tree (the root of the block's segments, blockRoot).
+const StateBlock = accel.TensorBlock
+
+// blockSegs is the number of segments of a full state block.
+const blockSegs = StateBlock / SegLen
+
+// Both trees over a state tensor are cut at block boundaries: StateBlock is a multiple of
+// SegLen, and the segments of a block form one node of the slot's tree.
+var _ = [1]struct{}{}[StateBlock%SegLen+blockSegs&(blockSegs-1)]
+
+// blockRoot returns the root of the segments of a state block: node b of level
+// log2(StateBlock/SegLen) of the slot's tree, on which a tree over the block roots of a
+// tensor (with internal/merkle's shape) has the tensor's root TensorRoot.
+func blockRoot(vals []float32) Hash { return TensorRoot(vals) }
+
+const carryDomain = "deai/accelvm/carry/v2\x00"
+
+// Carry is the running state of the tree a chunk of "open" or "seal" builds over the blocks
+// of one state tensor: the number of blocks done and the Merkle frontier of their hashes
+// (the roots of the perfect subtrees the binary digits of Blocks give, largest first). The
+// hashes are the blocks' roots in the slot's tree (open) or the blocks' leaves of
+// accel.TensorHash (seal). A chunk-level leaf commits it by its hash.
 type Carry struct {
-	Mid      []byte
-	Segs     uint64
+	Blocks   uint64
 	Frontier []Hash
 }
 
 // hash returns the commitment of c.
 func (c *Carry) hash() Hash {
 	h := sha256.New()
-	b := binary.LittleEndian.AppendUint32([]byte(carryDomain), uint32(len(c.Mid)))
-	h.Write(b)
-	h.Write(c.Mid)
-	h.Write(binary.LittleEndian.AppendUint64(nil, c.Segs))
+	h.Write(binary.LittleEndian.AppendUint64([]byte(carryDomain), c.Blocks))
 	for _, f := range c.Frontier {
 		h.Write(f[:])
 	}
@@ -260,84 +276,36 @@ func (c *Carry) hash() Hash {
 	return out
 }
 
-// stream hashes a state tensor block by block: accel.TensorHash and TensorRoot at once.
-type stream struct {
-	h        hash.Hash
-	segs     uint64
-	frontier []Hash
+// valid reports whether c is well formed after b ≥ 0 blocks.
+func (c *Carry) valid(b int) bool {
+	return c != nil && b >= 0 && c.Blocks == uint64(b) && len(c.Frontier) == bits.OnesCount64(c.Blocks)
 }
 
-// newStream starts the hashes of a tensor of the given shape.
-func newStream(shape []int) *stream {
-	h := sha256.New()
-	b := binary.LittleEndian.AppendUint32([]byte(tensorDomain), uint32(len(shape)))
-	for _, d := range shape {
-		b = binary.LittleEndian.AppendUint32(b, uint32(d))
-	}
-	h.Write(b)
-	return &stream{h: h}
-}
-
-// resume restores a stream from a carry; it fails on a malformed carry.
-func resume(c *Carry) (*stream, error) {
-	if c == nil || len(c.Mid) > maxMidstate || len(c.Frontier) != bits.OnesCount64(c.Segs) {
-		return nil, bad("malformed carry")
-	}
-	h := sha256.New()
-	u, ok := h.(encoding.BinaryUnmarshaler)
-	if !ok {
-		return nil, bad("sha256 cannot resume")
-	}
-	if err := u.UnmarshalBinary(c.Mid); err != nil {
-		return nil, bad("carry midstate: %v", err)
-	}
-	return &stream{h: h, segs: c.Segs, frontier: slices.Clone(c.Frontier)}, nil
-}
-
-// carry returns the stream's state.
-func (s *stream) carry() *Carry {
-	m, err := s.h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		panic(fmt.Sprintf("accelvm: sha256 midstate: %v", err)) // crypto/sha256 always marshals
-	}
-	return &Carry{Mid: m, Segs: s.segs, Frontier: slices.Clone(s.frontier)}
-}
-
-// write adds values; every call but the last must hold a multiple of SegLen values.
-func (s *stream) write(vals []float32) {
-	b := make([]byte, 0, 4*len(vals))
-	for _, v := range vals {
-		bits := math.Float32bits(v)
-		if v != v {
-			bits = accel.CanonicalNaN
-		}
-		b = binary.LittleEndian.AppendUint32(b, bits)
-	}
-	s.h.Write(b)
-	for i := 0; i < len(vals) || i == 0 && s.segs == 0; i += SegLen {
-		s.push(segLeaf(vals[i:min(len(vals), i+SegLen)]))
-	}
-}
-
-func (s *stream) push(leaf Hash) {
+// push returns the carry after one more block hash (c is not modified).
+func (c Carry) push(leaf Hash) Carry {
+	f := slices.Clone(c.Frontier)
 	h := leaf
-	for n := s.segs; n&1 == 1; n >>= 1 {
-		h = node(s.frontier[len(s.frontier)-1], h)
-		s.frontier = s.frontier[:len(s.frontier)-1]
+	for n := c.Blocks; n&1 == 1; n >>= 1 {
+		h = node(f[len(f)-1], h)
+		f = f[:len(f)-1]
 	}
-	s.frontier = append(s.frontier, h)
-	s.segs++
+	return Carry{Blocks: c.Blocks + 1, Frontier: append(f, h)}
 }
 
-// sums returns the tensor hash and the tensor root of everything written.
-func (s *stream) sums() (tensor, root Hash) {
-	s.h.Sum(tensor[:0])
-	root = s.frontier[len(s.frontier)-1]
-	for i := len(s.frontier) - 2; i >= 0; i-- {
-		root = node(s.frontier[i], root)
+// root returns the Merkle root over the block hashes pushed (at least one).
+func (c Carry) root() Hash {
+	root := c.Frontier[len(c.Frontier)-1]
+	for i := len(c.Frontier) - 2; i >= 0; i-- {
+		root = node(c.Frontier[i], root)
 	}
-	return tensor, root
+	return root
 }
 
-// blocks returns the number of StateBlock blocks of a tensor of n values (at least one).
-func blocks(n int) int { return max(1, (n+StateBlock-1)/StateBlock) }
+// blocks returns the number of StateBlock blocks of a tensor of n values (at least one):
+// accel.TensorBlocks(n).
+func blocks(n int) int { return accel.TensorBlocks(n) }
+
+// blockOf returns block b of a tensor's values.
+func blockOf(vals []float32, b int) []float32 {
+	return vals[min(len(vals), b*StateBlock):min(len(vals), (b+1)*StateBlock)]
+}

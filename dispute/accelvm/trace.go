@@ -340,49 +340,51 @@ func (t *Trace) commitSteps() (dispute.Commitment, error) {
 	return dispute.Materialized(ls)
 }
 
-// walkState visits the blocks of the state tensors an "open" (or, with seal set, a "seal")
-// hashes, in chunk order: fn gets the chunk's index, its tensor and block, the partial
-// results and carry before it, and its values. It stops when fn returns true.
-func (t *Trace) walkState(sr *stepRun, seal bool, fn func(idx, j, b int, parts []Hash, c *Carry, vals []float32) bool) {
+// stateChunk is one chunk of "open" or "seal" as a trace plays it: its tensor j and block b
+// (j = len(Program.State) for seal's last chunk), the partial results and carry before it,
+// and the tensor's values (open: before the step; seal: after it).
+type stateChunk struct {
+	j, b  int
+	parts []Hash
+	carry *Carry
+	vals  []float32
+}
+
+// walkState visits the chunks of an "open" (or, with seal set, a "seal") in order: fn gets
+// the chunk's index and what it reads. It stops when fn returns true.
+func (t *Trace) walkState(sr *stepRun, seal bool, fn func(idx int, c stateChunk) bool) {
 	p := t.vm.p
 	var parts []Hash
-	off := 0
-	if !seal {
-		off = 1
-		parts = []Hash{headerLeaf(sr.pre.Step, sr.pre.RNG)}
-		for k, s := range p.State {
-			parts = append(parts, tensorHash(p.Slots[s].Shape, sr.pre.Tensors[k]))
-		}
-	}
 	for j, s := range p.State {
 		vals := sr.vals[s]
 		if !seal {
 			vals = sr.pre.Tensors[j]
 		}
-		st := newStream(p.Slots[s].Shape)
-		nb := blocks(len(vals))
-		for b := range nb {
-			pb := parts
-			var c *Carry
+		var c Carry
+		for b := range blocks(len(vals)) {
+			sc := stateChunk{j: j, b: b, parts: parts, vals: blockOf(vals, b)}
 			if b > 0 {
-				c = st.carry()
-				pb = append(slices.Clone(parts), c.hash())
+				cc := c
+				sc.carry = &cc
+				sc.parts = append(slices.Clone(parts), c.hash())
 			}
-			blk := vals[min(len(vals), b*StateBlock):min(len(vals), (b+1)*StateBlock)]
-			if fn(off+t.vm.blockAt[j]+b, j, b, pb, c, blk) {
+			if fn(t.vm.blockAt[j]+b, sc) {
 				return
 			}
-			st.write(blk)
+			if seal {
+				c = c.push(blockLeaf(sc.vals))
+			} else {
+				c = c.push(blockRoot(sc.vals))
+			}
 		}
-		th, root := st.sums()
 		if seal {
-			parts = append(parts, th)
+			parts = append(parts, tensorHashOf(p.Slots[s].Shape, len(vals), c.root()))
 		} else {
-			parts = append(parts, root)
+			parts = append(parts, c.root())
 		}
 	}
 	if seal {
-		fn(t.vm.blockAt[len(p.State)], len(p.State), 0, parts, nil, nil)
+		fn(t.vm.blockAt[len(p.State)], stateChunk{j: len(p.State), parts: parts})
 	}
 }
 
@@ -412,13 +414,13 @@ func (t *Trace) computeLeaves(step, tr uint64) ([]Hash, error) {
 	leaves[0], leaves[E] = sr.il[tr], sr.il[tr+1]
 	switch tr {
 	case trOpen, vm.seal():
-		var env Hash
+		env := sr.il[0] // open's leaves commit h_t
 		if tr == vm.seal() {
 			env = merkle.Root(sr.envAt[tr])
 		}
-		t.walkState(sr, tr == vm.seal(), func(idx, _, _ int, parts []Hash, _ *Carry, _ []float32) bool {
+		t.walkState(sr, tr == vm.seal(), func(idx int, c stateChunk) bool {
 			if idx > 0 && idx < E {
-				leaves[idx] = MidLeaf(tr, uint64(idx), env, parts)
+				leaves[idx] = MidLeaf(tr, uint64(idx), env, c.parts)
 			}
 			return false
 		})
@@ -480,7 +482,7 @@ func (t *Trace) witness(path dispute.Path) (*Witness, error) {
 	if err != nil {
 		return nil, err
 	}
-	vm, p := t.vm, t.vm.p
+	vm := t.vm
 	tr, e := path.Instr, int(path.Chunk)
 	E := int(vm.Chunks(tr))
 	if e >= E {
@@ -488,40 +490,7 @@ func (t *Trace) witness(path dispute.Path) (*Witness, error) {
 	}
 	switch tr {
 	case trOpen, vm.seal():
-		if tr == trOpen && e == 0 {
-			w := &Witness{Step: sr.pre.Step, RNG: sr.pre.RNG}
-			for k, s := range p.State {
-				w.Hashes = append(w.Hashes, tensorHash(p.Slots[s].Shape, sr.pre.Tensors[k]))
-			}
-			return w, nil
-		}
-		var w *Witness
-		var env *tree
-		if tr == vm.seal() {
-			env = newTree(sr.envAt[tr])
-		}
-		t.walkState(sr, tr == vm.seal(), func(idx, j, b int, parts []Hash, c *Carry, vals []float32) bool {
-			if idx != e {
-				return false
-			}
-			w = &Witness{Parts: slices.Clone(parts), Carry: c, Values: slices.Clone(vals)}
-			if env == nil {
-				return true
-			}
-			w.Env = env.root()
-			if j == len(p.State) {
-				w.Step, w.RNG, w.HeaderProof = sr.pre.Step, sr.pre.RNG, env.proof(0)
-				return true
-			}
-			if s := p.State[j]; b+1 == blocks(len(sr.vals[s])) {
-				w.Reads = []Read{{Slot: s, Root: sr.envAt[tr][1+s], EnvProof: env.proof(1 + s)}}
-			}
-			return true
-		})
-		if w == nil {
-			return nil, fmt.Errorf("%w: chunk %d of %d", dispute.ErrBadTrace, e, E)
-		}
-		return w, nil
+		return t.stateWitness(sr, tr, e)
 	}
 	env := newTree(sr.envAt[tr])
 	w := &Witness{Env: env.root()}
@@ -606,6 +575,64 @@ func (t *Trace) witness(path dispute.Path) (*Witness, error) {
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, err
+	}
+	return w, nil
+}
+
+// stateWitness returns the witness of chunk e of "open" or "seal".
+func (t *Trace) stateWitness(sr *stepRun, tr uint64, e int) (*Witness, error) {
+	vm, p := t.vm, t.vm.p
+	var w *Witness
+	var env *tree
+	if tr == vm.seal() {
+		env = newTree(sr.envAt[tr])
+	}
+	var err error
+	t.walkState(sr, tr == vm.seal(), func(idx int, c stateChunk) bool {
+		if idx != e {
+			return false
+		}
+		w = &Witness{Parts: slices.Clone(c.parts), Carry: c.carry, Values: slices.Clone(c.vals)}
+		if env == nil {
+			// open: the preimages of h_t and of tensor j's hash, and the block's leaf.
+			w.Step, w.RNG = sr.pre.Step, sr.pre.RNG
+			for k, s := range p.State {
+				w.Hashes = append(w.Hashes, tensorHash(p.Slots[s].Shape, sr.pre.Tensors[k]))
+			}
+			vals := sr.pre.Tensors[c.j]
+			leaves := make([]Hash, blocks(len(vals)))
+			for b := range leaves {
+				leaves[b] = blockLeaf(blockOf(vals, b))
+			}
+			bt := newTree(leaves)
+			w.BlockRoot, w.Block = bt.root(), bt.proof(c.b)
+			return true
+		}
+		w.Env = env.root()
+		if c.j == len(p.State) {
+			w.Step, w.RNG, w.HeaderProof = sr.pre.Step, sr.pre.RNG, env.proof(0)
+			return true
+		}
+		// seal: the slot's root in the environment and the block's root under it.
+		s := p.State[c.j]
+		vals := sr.vals[s]
+		roots := make([]Hash, blocks(len(vals)))
+		for b := range roots {
+			roots[b] = blockRoot(blockOf(vals, b))
+		}
+		bt := newTree(roots)
+		if bt.root() != sr.envAt[tr][1+s] {
+			err = fmt.Errorf("accelvm: trace: block roots of slot %d do not give its root", s)
+		}
+		w.Reads = []Read{{Slot: s, Root: sr.envAt[tr][1+s], EnvProof: env.proof(1 + s)}}
+		w.Block = bt.proof(c.b)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if w == nil {
+		return nil, fmt.Errorf("%w: chunk %d of %d", dispute.ErrBadTrace, e, vm.Chunks(tr))
 	}
 	return w, nil
 }

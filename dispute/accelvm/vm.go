@@ -116,7 +116,9 @@ func (vm *VM) Instrs() uint64 { return uint64(len(vm.p.Instrs)) + 3 }
 // Chunks implements dispute.VM.
 func (vm *VM) Chunks(tr uint64) uint64 {
 	switch {
-	case tr == trOpen || tr == vm.seal():
+	case tr == trOpen:
+		return uint64(vm.blockAt[len(vm.p.State)])
+	case tr == vm.seal():
 		return uint64(vm.blockAt[len(vm.p.State)]) + 1
 	case tr == trLoad:
 		return uint64(vm.p.Batch)
@@ -158,12 +160,18 @@ type Witness struct {
 	// pre-leaf commits (chunk > 0).
 	Env   Hash
 	Parts []Hash
-	// Step and RNG open the header (open's first chunk, seal's last); Hashes the state's
-	// tensor hashes (open's first chunk); HeaderProof proves the header in Env (seal).
+	// Step, RNG and Hashes open the state hash h_t (every "open" chunk); HeaderProof proves
+	// the header in Env (seal's last chunk).
 	Step        uint64
 	RNG         [32]byte
 	Hashes      []Hash
 	HeaderProof merkle.Proof
+	// BlockRoot (open) is the root of the tree over the TensorBlock leaves of the state tensor
+	// the chunk reads, the rest of its tensor hash's preimage. Block proves the chunk's block
+	// of values: its leaf under BlockRoot (open), or its block root under the slot's root
+	// Reads[0] (seal).
+	BlockRoot Hash
+	Block     merkle.Proof
 	// Reads open input slots in Env.
 	Reads []Read
 	// Writes hold, per output, the segments the chunk writes, in ascending order, with their
@@ -173,7 +181,7 @@ type Witness struct {
 	// order.
 	EnvOld    []Hash
 	EnvProofs []merkle.Proof
-	// Carry is the running hash state of the state tensor an "open" or "seal" chunk continues.
+	// Carry is the running tree of the state tensor an "open" or "seal" chunk continues.
 	Carry *Carry
 	// Values is a block of a state tensor (open, seal) or a sample (load); Label and
 	// SampleProof the sample's label and dataset proof.
@@ -253,82 +261,83 @@ func (vm *VM) block(e int) (j, b int, last bool) {
 	return j, b, e+1 == vm.blockAt[j+1]
 }
 
-// hashBlock checks block b of state tensor j (values vals, carry c for b > 0) and returns the
-// stream after it.
-func (vm *VM) hashBlock(j, b int, c *Carry, vals []float32) (*stream, error) {
-	sh := vm.p.Slots[vm.p.State[j]].Shape
-	n := sh.Size()
+// stateBlock checks the length of block b of state tensor j and the carry before it
+// against the agreed leaf's last part (b > 0), and returns the carry before the block.
+func (vm *VM) stateBlock(j, b int, c *Carry, parts []Hash, vals []float32) (Carry, error) {
+	n := vm.p.Slots[vm.p.State[j]].Shape.Size()
 	if want := min(n, (b+1)*StateBlock) - min(n, b*StateBlock); len(vals) != want {
-		return nil, bad("block %d of state tensor %d holds %d values, want %d", b, j, len(vals), want)
+		return Carry{}, bad("block %d of state tensor %d holds %d values, want %d", b, j, len(vals), want)
 	}
-	st := newStream(sh)
-	if b > 0 {
-		var err error
-		if st, err = resume(c); err != nil {
-			return nil, err
-		}
-		if st.segs != uint64(b*StateBlock/SegLen) {
-			return nil, bad("carry after %d segments, want %d", st.segs, b*StateBlock/SegLen)
-		}
+	if b == 0 {
+		return Carry{}, nil
 	}
-	st.write(vals)
-	return st, nil
+	if !c.valid(b) || c.hash() != parts[len(parts)-1] {
+		return Carry{}, bad("carry of block %d of state tensor %d does not match the agreed leaf", b, j)
+	}
+	return *c, nil
 }
 
-// checkOpen checks an "open" chunk: chunk 0 opens the state hash into the header and tensor
-// hashes; the others hash one block of a state tensor each, carrying the hashes' running
-// state, and the last block of a tensor checks its hash and commits its root.
+// checkOpen checks an "open" chunk: block b of state tensor j of the state h_t. The witness
+// opens h_t (Step, RNG and the tensor hashes) and tensor j's hash (its shape and size, and
+// BlockRoot), and proves the block's values under BlockRoot; the chunk adds the block's root
+// in the slot tree to the carry. The pre-leaf is h_t (chunk 0) or MidLeaf over h_t, the slot
+// roots of the tensors done and the carry's hash (b > 0); the last chunk returns the
+// environment: the header, the state slots' roots, EmptySlot elsewhere.
 func (vm *VM) checkOpen(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
 	n := len(vm.p.State)
-	if e == 0 {
-		if len(w.Hashes) != n || stateHash(w.Step, w.RNG, w.Hashes) != pre {
-			return Hash{}, 0, bad("open: the header does not open the state hash")
-		}
-		parts := append([]Hash{headerLeaf(w.Step, w.RNG)}, w.Hashes...)
-		return MidLeaf(trOpen, 1, Hash{}, parts), 0, nil
+	if len(w.Hashes) != n {
+		return Hash{}, 0, bad("open: %d tensor hashes, want %d", len(w.Hashes), n)
 	}
-	j, b, last := vm.block(int(e) - 1)
-	want := 1 + n + j
+	h := stateHash(w.Step, w.RNG, w.Hashes)
+	j, b, last := vm.block(int(e))
+	want := j
 	if b > 0 {
 		want++
 	}
-	if len(w.Parts) != want || MidLeaf(trOpen, e, Hash{}, w.Parts) != pre {
-		return Hash{}, 0, bad("open: partial results do not open the agreed leaf")
+	if e == 0 && h != pre || e > 0 && (len(w.Parts) != want || MidLeaf(trOpen, e, h, w.Parts) != pre) {
+		return Hash{}, 0, bad("open: the witness does not open the agreed leaf")
 	}
-	if b > 0 && (w.Carry == nil || w.Carry.hash() != w.Parts[want-1]) {
-		return Hash{}, 0, bad("open: carry does not match the agreed leaf")
-	}
-	st, err := vm.hashBlock(j, b, w.Carry, w.Values)
+	c, err := vm.stateBlock(j, b, w.Carry, w.Parts, w.Values)
 	if err != nil {
-		return Hash{}, 0, err
+		return Hash{}, 0, fmt.Errorf("open: %w", err)
 	}
-	parts := slices.Clone(w.Parts[:1+n+j])
+	sh := vm.p.Slots[vm.p.State[j]].Shape
+	if tensorHashOf(sh, sh.Size(), w.BlockRoot) != w.Hashes[j] {
+		return Hash{}, 0, bad("open: block root does not open the hash of state tensor %d", j)
+	}
+	if !proves(w.BlockRoot, blockLeaf(w.Values), uint64(b), uint64(blocks(sh.Size())), w.Block) {
+		return Hash{}, 0, bad("open: block %d of state tensor %d not in its tensor hash", b, j)
+	}
+	c = c.push(blockRoot(w.Values))
+	parts := slices.Clone(w.Parts[:j])
 	if !last {
-		return MidLeaf(trOpen, e+1, Hash{}, append(parts, st.carry().hash())), 0, nil
+		return MidLeaf(trOpen, e+1, h, append(parts, c.hash())), 0, nil
 	}
-	th, root := st.sums()
-	if th != w.Parts[1+j] {
-		return Hash{}, 0, bad("open: tensor %d does not hash to its committed hash", j)
-	}
-	parts = append(parts, root)
+	parts = append(parts, c.root())
 	if j+1 < n {
-		return MidLeaf(trOpen, e+1, Hash{}, parts), 0, nil
+		return MidLeaf(trOpen, e+1, h, parts), 0, nil
 	}
+	return EnvLeaf(merkle.Root(vm.envLeaves(headerLeaf(w.Step, w.RNG), parts))), 0, nil
+}
+
+// envLeaves returns the environment's leaves at a step's start: the header, the state
+// slots' roots, EmptySlot elsewhere.
+func (vm *VM) envLeaves(header Hash, roots []Hash) []Hash {
 	leaves := make([]Hash, vm.envSize())
-	leaves[0] = parts[0]
+	leaves[0] = header
 	for i := range vm.p.Slots {
 		leaves[1+i] = EmptySlot
 	}
 	for k, s := range vm.p.State {
-		leaves[1+s] = parts[1+n+k]
+		leaves[1+s] = roots[k]
 	}
-	return EnvLeaf(merkle.Root(leaves)), 0, nil
+	return leaves
 }
 
-// checkSeal checks a "seal" chunk: each hashes one block of a state tensor read from the
-// environment, carrying the hashes' running state; the last block of a tensor checks its root
-// against the slot's root in the environment and commits its tensor hash; the last chunk
-// opens the header and returns the state hash.
+// checkSeal checks a "seal" chunk: each but the last reads block b of state tensor j from
+// the environment (its slot's root proven in Env, the block's root under it by Block) and
+// adds the block's TensorBlock leaf to the carry; the last block of a tensor finishes its
+// tensor hash. The last chunk opens the header and returns the state hash.
 func (vm *VM) checkSeal(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
 	n := len(vm.p.State)
 	tr := vm.seal()
@@ -354,21 +363,23 @@ func (vm *VM) checkSeal(e uint64, pre Hash, w *Witness) (Hash, int64, error) {
 	if e == 0 {
 		parts = nil
 	}
-	if b > 0 && (w.Carry == nil || w.Carry.hash() != w.Parts[want-1]) {
-		return Hash{}, 0, bad("seal: carry does not match the agreed leaf")
-	}
-	st, err := vm.hashBlock(j, b, w.Carry, w.Values)
+	c, err := vm.stateBlock(j, b, w.Carry, w.Parts, w.Values)
 	if err != nil {
-		return Hash{}, 0, err
-	}
-	if !last {
-		return MidLeaf(tr, e+1, w.Env, append(parts, st.carry().hash())), 0, nil
+		return Hash{}, 0, fmt.Errorf("seal: %w", err)
 	}
 	s := vm.p.State[j]
-	th, root := st.sums()
-	if len(w.Reads) != 1 || w.Reads[0].Slot != s || w.Reads[0].Root != root || !proves(w.Env, root, uint64(1+s), vm.envSize(), w.Reads[0].EnvProof) {
-		return Hash{}, 0, bad("seal: state slot %d does not hold the values hashed", s)
+	size := vm.p.Slots[s].Shape.Size()
+	if len(w.Reads) != 1 || w.Reads[0].Slot != s || !proves(w.Env, w.Reads[0].Root, uint64(1+s), vm.envSize(), w.Reads[0].EnvProof) {
+		return Hash{}, 0, bad("seal: state slot %d not opened in the environment", s)
 	}
+	if !proves(w.Reads[0].Root, blockRoot(w.Values), uint64(b), uint64(blocks(size)), w.Block) {
+		return Hash{}, 0, bad("seal: block %d of state slot %d not in the slot's root", b, s)
+	}
+	c = c.push(blockLeaf(w.Values))
+	if !last {
+		return MidLeaf(tr, e+1, w.Env, append(parts, c.hash())), 0, nil
+	}
+	th := tensorHashOf(vm.p.Slots[s].Shape, size, c.root())
 	return MidLeaf(tr, e+1, w.Env, append(parts, th)), 0, nil
 }
 

@@ -75,6 +75,21 @@ func Root(leaves []Hash) Hash {
 	return level[0]
 }
 
+// RootInPlace returns Root(leaves), overwriting leaves with inner nodes: it allocates
+// nothing, for callers that hash every step.
+func RootInPlace(leaves []Hash) Hash {
+	if len(leaves) == 0 {
+		return EmptyRoot
+	}
+	level := leaves
+	for len(level) > 1 {
+		n := (len(level) + 1) / 2
+		reduce(level[:n], level)
+		level = level[:n]
+	}
+	return level[0]
+}
+
 // reduce writes the next level of src into dst, len(dst) = (len(src)+1)/2.
 // dst may alias the start of src: entry i is written after entries 2i and
 // 2i+1 are read.

@@ -385,3 +385,16 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestRootInPlace(t *testing.T) {
+	for n := range 40 {
+		leaves := make([]Hash, n)
+		for i := range leaves {
+			leaves[i] = LeafHash([]byte{byte(i), byte(n)})
+		}
+		want := Root(leaves)
+		if got := RootInPlace(append([]Hash(nil), leaves...)); got != want {
+			t.Fatalf("%d leaves: RootInPlace %s, Root %s", n, got, want)
+		}
+	}
+}

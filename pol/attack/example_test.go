@@ -40,5 +40,5 @@ func ExampleA7Partial() {
 	}
 	// Output:
 	// A7 skip: 5 forged steps, accepted false (replay at step 15)
-	// A7 fake: 5 forged steps, accepted false (replay at step 11)
+	// A7 fake: 5 forged steps, accepted false (replay at step 1)
 }
