@@ -51,12 +51,21 @@
 //
 // # Atomicity
 //
-// Every transaction checks everything it can before the first token moves; if a ledger
-// operation still fails after an earlier one of the same transaction succeeded, the ledger is
-// restored from a snapshot taken before the first (Ledger.Export/Import). On error neither the
-// machine nor the ledger changed. Errors are *TxError, wrapping one of the package's
-// sentinels (ErrUnknownItem, ErrInvalidLabel, ErrDuplicate, ErrTooLate, …), and for ledger
-// refusals ErrLedger together with the stake error.
+// Validate, then apply. Every transaction checks everything it can before the first token
+// moves, and then checks each of its ledger operations against the ledger entries the
+// operation touches, as the transaction's earlier operations leave them (a journal of the
+// touched balances and escrows, read through Ledger.Balance and Ledger.Escrow): escrow
+// existence and arbiter, positive amounts, balances and escrow holdings that cover them,
+// payee counts, overflow, and the escrow fee of every release (Ledger.Params). Only when all
+// pass are the operations applied, in order. A transaction therefore moves all its tokens or
+// none, at a cost that depends on the entries it touches, not on the size of the ledger
+// (BenchmarkTxLedgerSize). On error neither the machine nor the ledger changed. A ledger
+// that refuses an operation these checks accepted breaks the stake ledger's documented
+// contract (*stake.Ledger never does): the machine reports ErrInvalidState, leaves its own
+// state unchanged, and the ledger keeps the operations applied before the refused one.
+// Errors are *TxError, wrapping one of the package's sentinels (ErrUnknownItem,
+// ErrInvalidLabel, ErrDuplicate, ErrTooLate, …), and for ledger refusals ErrLedger together
+// with the stake error.
 //
 // # Transaction encoding (version 1)
 //

@@ -16,14 +16,15 @@ import (
 const Name = "labeling"
 
 // Ledger is what the campaign machine needs from the token ledger (a consumer-side
-// interface: *stake.Ledger implements it). ApplyOp applies one operation atomically; Export
-// and Import snapshot and restore the whole ledger, which the machine uses to roll back a
-// transaction whose later token operation fails after an earlier one succeeded.
+// interface: *stake.Ledger implements it). ApplyOp applies one operation atomically, with the
+// checks and the escrow fee (Params().FeeBps) that package stake documents; Balance and
+// Escrow read the entries that a transaction's operations touch, which the machine checks
+// before it applies the first (see Atomicity in the package documentation).
 type Ledger interface {
 	Balance(a stake.Address) uint256.Int
+	Escrow(id [32]byte) (stake.Escrow, bool)
+	Params() stake.Params
 	ApplyOp(env sm.Env, sender stake.Address, op stake.Op) ([]sm.Event, error)
-	Export() ([]byte, error)
-	Import(state []byte) error
 }
 
 var _ Ledger = (*stake.Ledger)(nil)

@@ -11,53 +11,193 @@ import (
 	"github.com/holiman/uint256"
 )
 
-// tokens runs the ledger operations of one transaction. Every semantic check happens before
-// the first operation; if a later operation still fails (the ledger's own checks), the ledger
-// is restored from a snapshot taken before the first, so a transaction moves all its tokens
-// or none.
+// tokens stages the ledger operations of one transaction: validate, then apply. do checks
+// an operation against the ledger entries it touches, as the transaction's earlier
+// operations leave them (a journal of the touched balances and escrows, read through the
+// Ledger on first touch), and stages it; commit applies the staged operations in order.
+// do makes every check the stake ledger makes on these operations (escrow existence and
+// arbiter, positive amounts, balances and escrow holdings that cover them, payee counts,
+// overflow), so a transaction either fails before its first token moves or moves them all;
+// the cost is that of the entries touched, whatever the size of the ledger.
 type tokens struct {
-	m     *Machine
-	env   sm.Env
-	snap  []byte
-	moved bool
+	m      *Machine
+	env    sm.Env
+	feeBps uint32
+	bal    map[stake.Address]*uint256.Int // touched balances, as staged
+	esc    map[[32]byte]*escrowView       // touched escrows, as staged
+	ops    []stagedOp
 }
 
-func (m *Machine) tokens(env sm.Env) *tokens { return &tokens{m: m, env: env} }
+// escrowView is an escrow as the staged operations leave it.
+type escrowView struct {
+	owner, arbiter stake.Address
+	amount         uint256.Int
+	open           bool
+}
 
-// do applies op and returns, for an escrow release, the net paid and the ledger's fee.
+type stagedOp struct {
+	sender   stake.Address
+	op       stake.Op
+	net, fee uint256.Int // what a release pays and charges, as the ledger will report it
+}
+
+func (m *Machine) tokens(env sm.Env) *tokens {
+	return &tokens{m: m, env: env, feeBps: m.ledger.Params().FeeBps,
+		bal: map[stake.Address]*uint256.Int{}, esc: map[[32]byte]*escrowView{}}
+}
+
+func (t *tokens) balance(a stake.Address) *uint256.Int {
+	b := t.bal[a]
+	if b == nil {
+		v := t.m.ledger.Balance(a)
+		b = &v
+		t.bal[a] = b
+	}
+	return b
+}
+
+func (t *tokens) escrow(id [32]byte) *escrowView {
+	e := t.esc[id]
+	if e == nil {
+		le, ok := t.m.ledger.Escrow(id)
+		e = &escrowView{owner: le.Owner, arbiter: le.Arbiter, amount: le.Amount, open: ok}
+		t.esc[id] = e
+	}
+	return e
+}
+
+// spend takes amt from a's staged balance.
+func (t *tokens) spend(a stake.Address, amt *uint256.Int) error {
+	if amt.IsZero() {
+		return stake.ErrZeroAmount
+	}
+	b := t.balance(a)
+	if b.Lt(amt) {
+		return &stake.InsufficientFundsError{Account: a, Source: "balance", Have: *b, Need: *amt}
+	}
+	b.Sub(b, amt)
+	return nil
+}
+
+// credit adds amt to a's staged balance.
+func (t *tokens) credit(a stake.Address, amt *uint256.Int) error {
+	b := t.balance(a)
+	if _, o := b.AddOverflow(b, amt); o {
+		return stake.ErrOverflow
+	}
+	return nil
+}
+
+// do checks op sent by sender against the staged state, stages it, and returns, for an
+// escrow release, the net paid and the ledger's fee. After an error the journal may hold a
+// partial update: the caller abandons the transaction (nothing was applied).
 func (t *tokens) do(sender stake.Address, op stake.Op) (net, fee uint256.Int, err error) {
-	if t.snap == nil {
-		if t.snap, err = t.m.ledger.Export(); err != nil {
-			return net, fee, fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
-		}
+	if err := t.check(sender, op, &net, &fee); err != nil {
+		return uint256.Int{}, uint256.Int{}, fmt.Errorf("%w: %w", ErrLedger, err)
 	}
-	ev, err := t.m.ledger.ApplyOp(t.env, sender, op)
-	if err != nil {
-		return net, fee, t.fail(fmt.Errorf("%w: %w", ErrLedger, err))
-	}
-	t.moved = true
-	for _, e := range ev {
-		if e.Kind == "escrow_release" && len(e.Data) == 32+20+32+32 {
-			var n, f uint256.Int
-			n.SetBytes32(e.Data[52:84])
-			f.SetBytes32(e.Data[84:116])
-			net.Add(&net, &n)
-			fee.Add(&fee, &f)
-		}
-	}
+	t.ops = append(t.ops, stagedOp{sender: sender, op: op, net: net, fee: fee})
 	return net, fee, nil
 }
 
-// fail restores the ledger if an operation of this transaction succeeded, and returns err.
-func (t *tokens) fail(err error) error {
-	if !t.moved {
-		return err
+func (t *tokens) check(sender stake.Address, op stake.Op, net, fee *uint256.Int) error {
+	switch op := op.(type) {
+	case stake.EscrowCreate:
+		e := t.escrow(op.ID)
+		if e.open {
+			return fmt.Errorf("stake: escrow %x: %w", op.ID, stake.ErrEscrowExists)
+		}
+		if err := t.spend(sender, &op.Amount); err != nil {
+			return err
+		}
+		*e = escrowView{owner: sender, arbiter: op.Arbiter, amount: op.Amount, open: true}
+	case stake.Fund:
+		if !validTreasury(op.Treasury) {
+			return fmt.Errorf("%w: treasury name %q", stake.ErrMalformed, op.Treasury)
+		}
+		return t.spend(sender, &op.Amount)
+	case stake.Burn:
+		return t.spend(sender, &op.Amount)
+	case stake.EscrowRelease:
+		e := t.escrow(op.ID)
+		switch {
+		case !e.open:
+			return fmt.Errorf("stake: release %x: %w", op.ID, stake.ErrUnknownEscrow)
+		case sender != e.arbiter:
+			return fmt.Errorf("stake: release %x by %s: %w", op.ID, sender, stake.ErrNotAuthorized)
+		case len(op.Payouts) == 0 || len(op.Payouts) > stake.MaxPayouts:
+			return fmt.Errorf("stake: release %x: %w: %d payees", op.ID, stake.ErrInvalidPayout, len(op.Payouts))
+		}
+		var total uint256.Int
+		for i := range op.Payouts {
+			if op.Payouts[i].Amount.IsZero() {
+				return fmt.Errorf("stake: release %x payee %d: %w", op.ID, i, stake.ErrZeroAmount)
+			}
+			if _, o := total.AddOverflow(&total, &op.Payouts[i].Amount); o {
+				return &stake.InsufficientFundsError{Account: e.owner, Source: "escrow", Have: e.amount, Need: *new(uint256.Int).SetAllOne()}
+			}
+		}
+		if e.amount.Lt(&total) {
+			return &stake.InsufficientFundsError{Account: e.owner, Source: "escrow", Have: e.amount, Need: total}
+		}
+		for i := range op.Payouts {
+			p := &op.Payouts[i]
+			f := bps(&p.Amount, t.feeBps, true) // the ledger's ceil(amount × FeeBps / 10000)
+			var n uint256.Int
+			n.Sub(&p.Amount, &f)
+			if err := t.credit(p.To, &n); err != nil {
+				return err
+			}
+			net.Add(net, &n)
+			fee.Add(fee, &f)
+		}
+		e.amount.Sub(&e.amount, &total)
+		e.open = !e.amount.IsZero()
+	case stake.EscrowRefund:
+		e := t.escrow(op.ID)
+		switch {
+		case !e.open:
+			return fmt.Errorf("stake: refund %x: %w", op.ID, stake.ErrUnknownEscrow)
+		case sender != e.arbiter:
+			return fmt.Errorf("stake: refund %x by %s: %w", op.ID, sender, stake.ErrNotAuthorized)
+		}
+		if err := t.credit(e.owner, &e.amount); err != nil {
+			return err
+		}
+		e.amount.Clear()
+		e.open = false
+	default:
+		return fmt.Errorf("%w: no preflight for %T", ErrInvalidState, op)
 	}
-	if ierr := t.m.ledger.Import(t.snap); ierr != nil {
-		return errors.Join(err, fmt.Errorf("%w: rollback failed: %w", ErrInvalidState, ierr))
+	return nil
+}
+
+// commit applies the staged operations in order. The checks in do make a refusal here a
+// broken ledger contract: it is reported as ErrInvalidState (with the ledger's error), and
+// the operations before the refused one stay applied.
+func (t *tokens) commit() error {
+	for n, s := range t.ops {
+		ev, err := t.m.ledger.ApplyOp(t.env, s.sender, s.op)
+		if err != nil {
+			return fmt.Errorf("%w: the ledger refused operation %d of %d (%T), which its preflight accepted: %w",
+				ErrInvalidState, n+1, len(t.ops), s.op, err)
+		}
+		var net, fee uint256.Int
+		for _, e := range ev {
+			if e.Kind == "escrow_release" && len(e.Data) == 32+20+32+32 {
+				var x, f uint256.Int
+				x.SetBytes32(e.Data[52:84])
+				f.SetBytes32(e.Data[84:116])
+				net.Add(&net, &x)
+				fee.Add(&fee, &f)
+			}
+		}
+		if !net.Eq(&s.net) || !fee.Eq(&s.fee) {
+			return fmt.Errorf("%w: the ledger paid %s net and %s fee on operation %d, its preflight %s and %s",
+				ErrInvalidState, net.Dec(), fee.Dec(), n+1, s.net.Dec(), s.fee.Dec())
+		}
 	}
-	t.moved = false
-	return err
+	t.ops = t.ops[:0]
+	return nil
 }
 
 func release(id [32]byte, to stake.Address, amt uint256.Int) stake.Op {
@@ -105,6 +245,9 @@ func (m *Machine) createGuild(env sm.Env, sender stake.Address, t CreateGuild) (
 	}
 	tk := m.tokens(env)
 	if _, _, err := tk.do(sender, stake.Fund{Treasury: m.cfg.FeeTreasury, Amount: cost}); err != nil {
+		return nil, err
+	}
+	if err := tk.commit(); err != nil {
 		return nil, err
 	}
 	m.guilds = append(m.guilds, &guild{owner: sender, cutBps: t.CutBps})
@@ -269,6 +412,9 @@ func (m *Machine) createCampaign(env sm.Env, sender stake.Address, t CreateCampa
 			return nil, err
 		}
 	}
+	if err := tk.commit(); err != nil {
+		return nil, err
+	}
 	t.Words, t.Gold = slices.Clone(t.Words), slices.Clone(t.Gold)
 	c := &campaign{client: sender, spec: t, end: env.Time + t.Duration, vault: budget}
 	c.index()
@@ -356,7 +502,11 @@ func (m *Machine) join(env sm.Env, sender stake.Address, t Join) ([]sm.Event, er
 		if bal := m.ledger.Balance(sender); bal.Lt(&bond) {
 			return nil, fmt.Errorf("%w: %w", ErrLedger, &stake.InsufficientFundsError{Account: sender, Source: "balance", Have: bal, Need: bond})
 		}
-		if _, _, err := m.tokens(env).do(sender, stake.EscrowCreate{ID: m.BondID(t.Campaign, sender), Arbiter: m.cfg.Self, Amount: bond}); err != nil {
+		tk := m.tokens(env)
+		if _, _, err := tk.do(sender, stake.EscrowCreate{ID: m.BondID(t.Campaign, sender), Arbiter: m.cfg.Self, Amount: bond}); err != nil {
+			return nil, err
+		}
+		if err := tk.commit(); err != nil {
 			return nil, err
 		}
 		m.totals.In.Add(&m.totals.In, &bond)
@@ -638,6 +788,9 @@ func (m *Machine) finalize(env sm.Env, id uint64) ([]sm.Event, error) {
 		}
 		burned.Add(&burned, &toBurn)
 	}
+	if err := tk.commit(); err != nil {
+		return nil, err
+	}
 	c.phase = phaseFinalized
 	c.claims = claims
 	c.vault = owed
@@ -672,8 +825,12 @@ func (m *Machine) claim(env sm.Env, sender stake.Address, id uint64) ([]sm.Event
 		return nil, errf(ErrNothingToClaim, "%s", sender)
 	}
 	amt := c.claims[i].amount
-	net, fee, err := m.tokens(env).do(m.cfg.Self, release(m.VaultID(id), sender, amt))
+	tk := m.tokens(env)
+	net, fee, err := tk.do(m.cfg.Self, release(m.VaultID(id), sender, amt))
 	if err != nil {
+		return nil, err
+	}
+	if err := tk.commit(); err != nil {
 		return nil, err
 	}
 	c.claims[i].claimed = true
@@ -708,6 +865,9 @@ func (m *Machine) burnUnclaimed(env sm.Env, id uint64) ([]sm.Event, error) {
 			if _, _, err := tk.do(m.cfg.Self, stake.Burn{Amount: net}); err != nil {
 				return nil, err
 			}
+		}
+		if err := tk.commit(); err != nil {
+			return nil, err
 		}
 	}
 	for i := range c.claims {

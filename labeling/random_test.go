@@ -3,6 +3,7 @@ package labeling
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -37,7 +38,11 @@ func TestRandomConservation(t *testing.T) {
 }
 
 func randomSequence(t *testing.T, seed uint64, ok map[string]int) int {
-	r := rand.New(rand.NewPCG(seed, 0x1abe1))
+	return randomSequenceFrom(t, rand.New(rand.NewPCG(seed, 0x1abe1)), fmt.Sprintf("seed %d", seed), ok)
+}
+
+// randomSequenceFrom is randomSequence drawing from r; name names the sequence in failures.
+func randomSequenceFrom(t *testing.T, r *rand.Rand, name string, ok map[string]int) int {
 	w := newWorld(t, Config{ClaimWindow: 50, GuildCost: amt(50)}, uint32(r.IntN(3)*50), 5_000, []byte{tagClient, tagWorker, tagValid}, 4)
 	who := func() stake.Address {
 		switch r.IntN(8) {
@@ -138,11 +143,11 @@ func randomSequence(t *testing.T, seed uint64, ok map[string]int) int {
 	st, _ := w.m.Export()
 	m2, _ := New(w.m.Config(), w.ledger)
 	if err := m2.Import(st); err != nil {
-		t.Fatalf("seed %d: import: %v", seed, err)
+		t.Fatalf("%s: import: %v", name, err)
 	}
 	st2, _ := m2.Export()
 	if !bytes.Equal(st, st2) || m2.Root() != w.m.Root() {
-		t.Fatalf("seed %d: state differs after Import", seed)
+		t.Fatalf("%s: state differs after Import", name)
 	}
 	return 63
 }
@@ -196,5 +201,44 @@ func FuzzImport(f *testing.F) {
 		if !bytes.Equal(again, b) {
 			t.Fatal("Import accepted a non-canonical state")
 		}
+	})
+}
+
+// byteSource is a rand.Source that reads the fuzzer's bytes, eight at a time, and then a
+// fixed PCG stream (a constant source would make rand's rejection sampling loop forever).
+type byteSource struct {
+	b    []byte
+	rest rand.PCG
+}
+
+func (s *byteSource) Uint64() uint64 {
+	if len(s.b) == 0 {
+		return s.rest.Uint64()
+	}
+	var x uint64
+	for i := 0; i < 8 && len(s.b) > 0; i++ {
+		x = x<<8 | uint64(s.b[0])
+		s.b = s.b[1:]
+	}
+	return x
+}
+
+// FuzzApplyTx drives the machine with the transaction sequences of TestRandomConservation,
+// its choices read from the fuzzer's bytes: after every transaction, a failure must have
+// changed neither the machine nor the ledger, and the token accounting must balance against
+// the ledger's escrows (world.apply).
+func FuzzApplyTx(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("a campaign, joins, labels, finalize and claims"))
+	for seed := range uint64(4) {
+		b := make([]byte, 256)
+		r := rand.New(rand.NewPCG(seed, 7))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		randomSequenceFrom(t, rand.New(&byteSource{b: b, rest: *rand.NewPCG(1, 2)}), "fuzz input", map[string]int{})
 	})
 }

@@ -11,10 +11,10 @@ import (
 
 	"github.com/deai-go/deai/accel"
 	"github.com/deai-go/deai/accel/cpu"
-	"github.com/deai-go/deai/accel/dataset"
 	"github.com/deai-go/deai/accel/graph"
 	"github.com/deai-go/deai/chain"
 	"github.com/deai-go/deai/dispute"
+	"github.com/deai-go/deai/dispute/accelvm"
 	"github.com/deai-go/deai/internal/merkle"
 	"github.com/deai-go/deai/market"
 	"github.com/deai-go/deai/pol"
@@ -53,6 +53,8 @@ type job struct {
 	challenger *node
 	game       [32]byte
 	winner     string
+	bound      int    // the game's bound on rounds
+	chunk      string // the chunk the referee recomputed
 }
 
 func hashID(parts ...[]byte) (id [32]byte) {
@@ -67,7 +69,7 @@ func hashID(parts ...[]byte) (id [32]byte) {
 func u64b(x uint64) []byte { return binary.BigEndian.AppendUint64(nil, x) }
 
 // strategies are the cheating solver's choices from pol/attack: each forges training steps,
-// which a sampled replay catches and the step-level dispute pins down.
+// which a sampled replay catches and the dispute pins down to one chunk of one step.
 var strategies = map[string]func(context.Context, attack.Setup) (*attack.Forgery, error){
 	"skip":        partial(0),
 	"fake":        partial(1),
@@ -144,15 +146,6 @@ func (d *devnet) compute(ctx context.Context) error {
 	est, err := probe.Estimate(head.Time)
 	if err != nil {
 		return err
-	}
-	prog, err := probe.Compile()
-	if err != nil {
-		return err
-	}
-	if st, err := pol.EncodeCheckpoint(accel.InitialState(prog, 0)); err != nil {
-		return err
-	} else if len(st) > 640<<10 {
-		return fmt.Errorf("a state of %d bytes does not fit a dispute witness in one transaction (%d bytes at most): use a smaller -hidden", len(st), chain.MaxPayload)
 	}
 	rate := (est.Units + span - 1) / span
 
@@ -237,6 +230,9 @@ func (d *devnet) compute(ctx context.Context) error {
 	for k := range 2 {
 		spec := mkSpec(run*2 + uint64(k))
 		id := hashID([]byte("deai/devnet/task"), u64b(run), u64b(uint64(k)))
+		if _, err := w.specs.put(&spec); err != nil { // published before the market records its hash
+			return err
+		}
 		r, err := w.marketTx(ctx, w.submitter, market.PostTask{ID: id, Mode: market.Continuous, Spec: spec})
 		if err != nil {
 			return err
@@ -432,136 +428,91 @@ func (d *devnet) verify(ctx context.Context, j *job, verifiers, whistleblowers [
 	return nil
 }
 
-// truth is the challenger's own trajectory of a task, trained lazily as far as asked.
-type truth struct {
-	ctx    context.Context
-	run    accel.Run
-	task   pol.Task
-	seed   uint64
-	leaves []pol.Hash
-}
-
-func newTruth(ctx context.Context, task pol.Task, solver pol.Address) (*truth, error) {
-	task = task.EnsureDefaults()
-	prog, err := task.Program()
-	if err != nil {
-		return nil, err
-	}
-	b := task.Binding(solver, pol.Exact)
-	be, err := cpu.New(cpu.Config{})
-	if err != nil {
-		return nil, err
-	}
-	st := accel.InitialState(prog, b.RunSeed())
-	r, err := be.Open(ctx, accel.RunSpec{Program: prog, State: st, Data: task.Data})
-	if err != nil {
-		return nil, err
-	}
-	return &truth{ctx: ctx, run: r, task: task, seed: b.RunSeed(), leaves: []pol.Hash{pol.Leaf(0, st.Hash(prog), b.Hash())}}, nil
-}
-
-func (t *truth) leaf(i uint64) (pol.Hash, error) {
-	for uint64(len(t.leaves)) <= i {
-		s := uint64(len(t.leaves) - 1)
-		res, err := t.run.Train(t.ctx, [][]int32{dataset.BatchAt(t.seed, t.task.Data.N, t.task.Batch, s)})
-		if err != nil {
-			return pol.Hash{}, err
-		}
-		t.leaves = append(t.leaves, pol.Leaf(s+1, res[0].Hash, t.leaves[s]))
-	}
-	return t.leaves[i], nil
-}
-
-func toMerkle(hs []pol.Hash) []merkle.Hash {
-	out := make([]merkle.Hash, len(hs))
-	for i, h := range hs {
-		out[i] = merkle.Hash(h)
-	}
-	return out
-}
-
 // challenge plays the dispute game (stages 6 and 7): challenger against j's solver, every
-// move a transaction, until the referee decides.
+// move a transaction, until the referee decides. The game names the task as its program, so
+// the dispute machine referees it with the accelvm VM of the task's training step. The
+// challenger replicates the defender's run (same binding, same seed) with proof and plays
+// from its own proof and prover; the defender plays from its proof and opener, a forger
+// from its forged run (forgedTrace). Both are dispute agents.
 func (d *devnet) challenge(ctx context.Context, j *job, challenger *node, role string, catchers []*node) error {
 	w := d.w
 	defender := j.solver
-	steps := j.proof.Steps()
-	leaves := pol.Leaves(j.proof.Binding, j.proof.States)
-	tree := merkle.New(toMerkle(leaves))
-	sp, err := tree.Proof(0)
+	// The challenger disputes the defender's published states only if they are the ones the
+	// market recorded the root of.
+	if t, _ := w.market.Task(j.id); pol.Hash(t.Proof) != j.proof.Root || pol.Seal(j.proof.Binding, j.proof.States, nil).Root != j.proof.Root {
+		return fmt.Errorf("%s's published states of task %x are not those of the root the market recorded", defender.name, j.id[:4])
+	}
+	vm, err := w.referee.vm(ctx, j.id)
 	if err != nil {
 		return err
 	}
-	cp, err := tree.Proof(int(steps))
+	prog, err := j.task.Program()
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	mine, err := pol.Train(ctx, pol.TrainConfig{Task: j.task, Solver: pol.Address(defender.addr)})
+	if err != nil {
+		return fmt.Errorf("%s replicating task %x: %w", challenger.name, j.id[:4], err)
+	}
+	prover, err := pol.NewProver(pol.ProverConfig{Task: j.task, Proof: mine.Proof, Store: mine.Store})
+	if err != nil {
+		return err
+	}
+	defer prover.Close()
+	ours, err := accelvm.NewTrace(ctx, accelvm.TraceConfig{VM: vm, States: mine.Proof.States, Opener: prover})
+	if err != nil {
+		return err
+	}
+	var def dispute.Agent
+	if j.cheats {
+		ft, err := newForgedTrace(ctx, vm, j.task, j.proof, j.opener)
+		if err != nil {
+			return err
+		}
+		def = &dispute.Liar{Honest: dispute.Honest{Side: dispute.Defender, Trace: ft}, Trick: dispute.TrickConsistent}
+	} else {
+		tr, err := accelvm.NewTrace(ctx, accelvm.TraceConfig{VM: vm, States: j.proof.States, Opener: j.opener})
+		if err != nil {
+			return err
+		}
+		def = &dispute.Honest{Side: dispute.Defender, Trace: tr}
+	}
+	chal := &dispute.Honest{Side: dispute.Challenger, Trace: ours}
+	d.event("stage 6 challenge: %s replicates %s's run of task %x with proof (%d steps, %v) to play from its own proof and prover",
+		role, defender.name, j.id[:4], j.task.Steps, time.Since(began).Round(time.Millisecond))
+
+	steps := j.proof.Steps()
+	claimed := make([]dispute.Hash, len(j.proof.States))
+	for i, h := range j.proof.States {
+		claimed[i] = dispute.Hash(h)
+	}
+	com, err := dispute.Materialized(claimed)
 	if err != nil {
 		return err
 	}
 	id := hashID([]byte("deai/devnet/game"), j.id[:])
 	j.game = id
 	before := w.ledger.Account(defender.addr)
-	tr, err := newTruth(ctx, j.task, pol.Address(defender.addr))
-	if err != nil {
+	k := w.dispute.K()
+	var maxChunks uint64
+	for i := range vm.Instrs() {
+		maxChunks = max(maxChunks, vm.Chunks(i))
+	}
+	j.bound = dispute.MaxRounds(k, steps, vm.Instrs(), maxChunks)
+	began = time.Now()
+	if _, err := w.disputeMove(ctx, challenger, dispute.Open{Game: id, Defender: defender.addr, Steps: steps, Root: com.Root(),
+		Start: com.Leaf(0), Claim: com.Leaf(steps), StartProof: com.Proof(0), ClaimProof: com.Proof(steps), Program: programOf(j.id)}); err != nil {
 		return err
 	}
-	defer tr.run.Close()
-	if _, err := w.disputeMove(ctx, challenger, dispute.Open{Game: id, Defender: defender.addr, Steps: steps, Root: merkle.Hash(j.proof.Root),
-		Start: merkle.Hash(leaves[0]), Claim: merkle.Hash(leaves[steps]), StartProof: sp, ClaimProof: cp}); err != nil {
-		return err
-	}
-	d.event("stage 6 challenge: %s bonds %s and disputes %s's claim over %d steps (game %x)", role, w.disputeBond.Dec(), defender.name, steps, id[:4])
-	spec := market.EncodeSpec(&j.spec)
+	d.event("stage 6 challenge: %s bonds %s and disputes %s's claim over %d steps (game %x); the referee of program %x is the task's training step: %d transitions of at most %d chunks of at most %d FLOPs, so at most %d rounds",
+		role, w.disputeBond.Dec(), defender.name, steps, id[:4], j.id[:4], vm.Instrs(), maxChunks, accelvm.MaxChunkFLOPs, j.bound)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		g, _ := w.dispute.Game(id)
-		var mv dispute.Move
-		mover := defender
-		switch g.Phase {
-		case dispute.PhaseBisect:
-			pts := g.Pos.Points(w.dispute.K())
-			b := dispute.Bisect{Game: id}
-			for _, p := range pts {
-				pr, err := tree.Proof(int(p))
-				if err != nil {
-					return err
-				}
-				b.Leaves = append(b.Leaves, merkle.Hash(leaves[p]))
-				b.Proofs = append(b.Proofs, pr)
-			}
-			mv = b
-		case dispute.PhasePick:
-			mover = challenger
-			pts := g.Pos.Points(w.dispute.K())
-			part := uint64(len(pts))
-			for i, p := range pts {
-				mine, err := tr.leaf(p)
-				if err != nil {
-					return err
-				}
-				if merkle.Hash(mine) != g.Points[i] {
-					part = uint64(i)
-					break
-				}
-			}
-			mv = dispute.Pick{Game: id, Part: part}
-		case dispute.PhaseDescend:
-			two := merkle.New([]merkle.Hash{g.LoLeaf, g.HiLeaf})
-			p0, _ := two.Proof(0)
-			p1, _ := two.Proof(1)
-			mv = dispute.Descend{Game: id, Root: two.Root(), StartProof: p0, ClaimProof: p1}
-		case dispute.PhaseProve:
-			op, err := j.opener.Open(ctx, g.Pos.Step)
-			if err != nil {
-				return err
-			}
-			st, err := pol.EncodeCheckpoint(op.Pre)
-			if err != nil {
-				return err
-			}
-			mv = dispute.Prove{Game: id, Witness: encodeWitness(j.id, spec, op, st)}
-			d.event("stage 7 arbitration: narrowed to step %d; %s hands the referee the state before it (%d bytes); the referee replays that step on accel/cpu", g.Pos.Step, defender.name, len(st))
-		case dispute.PhaseDone:
+		if g.Phase == dispute.PhaseDone {
 			j.rounds, j.refFLOP = g.Rounds, g.RefereeFLOPs
 			winner := g.Defender
 			if g.Winner == dispute.Challenger {
@@ -572,21 +523,68 @@ func (d *devnet) challenge(ctx context.Context, j *job, challenger *node, role s
 			j.slashed.Sub(&before.Bonded, &after.Bonded)
 			j.caught = winner == challenger.addr
 			d.gas += uint64(g.RefereeFLOPs)
-			d.event("stage 7 arbitration: the referee decides for the %s after %d rounds (bisections and descents into the one-transition instruction and chunk levels of this step-level referee) and %d moves, %d FLOPs recomputed on chain; %s slashed %s of its bond, the bonds go to the winner",
-				g.Winner, g.Rounds, g.Moves, g.RefereeFLOPs, defender.name, j.slashed.Dec())
+			d.event("stage 7 arbitration: the referee decides for the %s after %d rounds (bound ⌈log_%d %d⌉+⌈log_%d %d⌉+⌈log_%d %d⌉+2 = %d) and %d moves in %v; %s slashed %s of its bond, the bonds go to the winner",
+				g.Winner, g.Rounds, k, steps, k, vm.Instrs(), k, maxChunks, j.bound, g.Moves, time.Since(began).Round(time.Millisecond), defender.name, j.slashed.Dec())
 			return d.jackpot(ctx, j, catchers)
-		default:
-			return fmt.Errorf("game %x in phase %d", id[:4], g.Phase)
+		}
+		side, agent, mover, other := dispute.Defender, def, defender, challenger
+		if g.Phase == dispute.PhasePick {
+			side, agent, mover, other = dispute.Challenger, chal, challenger, defender
+		}
+		mv, _, err := agent.Next(g, k)
+		if err != nil {
+			return fmt.Errorf("%s in game %x: %w", mover.name, id[:4], err)
+		}
+		if mv == nil { // silent: once its clock ran out, the other side ends the game
+			if err := w.advanceTo(ctx, g.Last+g.Clock[side-1]+1); err != nil {
+				return err
+			}
+			if _, err := w.disputeMove(ctx, other, dispute.Timeout{Game: id}); err != nil {
+				return err
+			}
+			continue
 		}
 		r, err := w.disputeMove(ctx, mover, mv)
 		if err != nil {
 			return err
 		}
-		if g.Phase == dispute.PhasePick {
-			ng, _ := w.dispute.Game(id)
-			d.event("stage 7 arbitration: round %d at block %d: %s picks part %d, the dispute narrows to %s", ng.Rounds, r.Height, mover.name, mv.(dispute.Pick).Part, ng.Pos)
+		ng, _ := w.dispute.Game(id)
+		switch v := mv.(type) {
+		case dispute.Pick:
+			d.event("stage 7 arbitration: round %d at block %d: %s picks part %d of %d: the dispute narrows to %s",
+				ng.Rounds, r.Height, mover.name, v.Part, len(g.Points)+1, where(vm, ng.Pos))
+		case dispute.Descend:
+			into := fmt.Sprintf("step %d: its %d transitions (open, load, the program's %d instructions, seal)", ng.Pos.Step, ng.Pos.Hi, ng.Pos.Hi-3)
+			if ng.Pos.Level == dispute.LevelChunk {
+				into = fmt.Sprintf("transition %d (%s) of step %d: its %d chunk(s)", ng.Pos.Instr, vm.Name(ng.Pos.Instr), ng.Pos.Step, ng.Pos.Hi)
+			}
+			d.event("stage 7 arbitration: round %d at block %d: %s descends into %s, committed as root %x",
+				ng.Rounds, r.Height, mover.name, into, v.Root[:4])
+		case dispute.Prove:
+			j.chunk = where(vm, g.Pos)
+			d.event("stage 7 arbitration: at block %d %s hands the referee the witness of %s (%d bytes: the chunk's inputs and outputs with Merkle paths); the referee recomputes that chunk on accel/cpu: %d FLOPs (a whole step is %d)",
+				r.Height, mover.name, j.chunk, len(v.Witness), ng.RefereeFLOPs, prog.StepFLOPs())
 		}
 	}
+}
+
+// where describes position p of a game refereed by vm.
+func where(vm *accelvm.VM, p dispute.Position) string {
+	switch p.Level {
+	case dispute.LevelInstr:
+		s := fmt.Sprintf("step %d, transitions [%d,%d] of its %d", p.Step, p.Lo, p.Hi, vm.Instrs())
+		if p.Narrowed() {
+			s += " (" + vm.Name(p.Lo) + ")"
+		}
+		return s
+	case dispute.LevelChunk:
+		s := fmt.Sprintf("step %d, transition %d (%s), chunks [%d,%d] of its %d", p.Step, p.Instr, vm.Name(p.Instr), p.Lo, p.Hi, vm.Chunks(p.Instr))
+		if p.Narrowed() {
+			s = fmt.Sprintf("step %d, transition %d (%s), chunk %d of %d", p.Step, p.Instr, vm.Name(p.Instr), p.Lo, vm.Chunks(p.Instr))
+		}
+		return s
+	}
+	return fmt.Sprintf("steps [%d,%d]", p.Lo, p.Hi)
 }
 
 // jackpot pays the watchers who caught a forgery out of the jackpot treasury (Truebit's

@@ -12,8 +12,10 @@
 //  5. verification: verifiers and a whistleblower drawn by the chain's beacon replay sampled
 //     steps bit for bit;
 //  6. challenge: on a rejection the whistleblower bonds and opens a dispute game;
-//  7. arbitration: bisection over the committed steps, one move per transaction, down to one
-//     step that the referee replays on accel/cpu;
+//  7. arbitration: the whistleblower replicates the run and plays against the cheater, one
+//     move per transaction: bisection over the committed steps, then over the transitions of
+//     the disputed step, then over the chunks of the disputed transition, down to one chunk
+//     of at most 2^16 FLOPs that the referee (dispute/accelvm) recomputes on accel/cpu;
 //  8. settlement: the loser's stake is slashed, the honest solver paid, the cheater's task
 //     refunded, the catchers paid a jackpot.
 //
@@ -24,10 +26,11 @@
 //	                         [-steps N] [-batch B] [-hidden H] [-checkpoint K] [-samples S]
 //	                         [-workers W] [-dataset embedded|DIR|""] [-blocks] [-json]
 //
-// The referee is step-level: its instruction and chunk levels have one transition each, so
-// the bisection ends at one training step, which the referee replays whole (about a
-// thousandth of a run's FLOPs here). A dispute's witness is the state before that step, so
-// the state must fit one transaction (chain.MaxPayload): -hidden stays small.
+// A dispute names the task as its program; the dispute machine resolves it to the accelvm
+// referee of the task's training step, built from the chain's records only (the market's
+// task, matched offer and spec hash, the spec published in the data directory, the dataset
+// by its commitment). The referee's work and a witness's size are bounded by the chunk,
+// whatever -hidden is.
 package main
 
 import (
@@ -171,7 +174,7 @@ func (d *devnet) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	w, ms, err := machines(d.train)
+	w, ms, err := machines(d.train, dir)
 	if err != nil {
 		return err
 	}
@@ -387,6 +390,8 @@ type TaskReport struct {
 	Disputed      bool     `json:"disputed"`
 	Winner        string   `json:"dispute_winner,omitempty"`
 	Rounds        uint64   `json:"dispute_rounds"`
+	RoundBound    int      `json:"dispute_round_bound,omitempty"`
+	Chunk         string   `json:"dispute_chunk,omitempty"`
 	RefereeFLOPs  int64    `json:"referee_flops"`
 	Slashed       string   `json:"slashed"`
 	Paid          string   `json:"paid"`
@@ -413,7 +418,7 @@ func (d *devnet) report(ctx context.Context, rep *Report, before map[stake.Addre
 	for _, j := range d.jobs {
 		tr := TaskReport{ID: fmt.Sprintf("%x", j.id[:]), Solver: j.solver.name, Cheats: j.cheats, Units: j.units, ForgedSteps: len(j.forged),
 			Root: fmt.Sprintf("%x", j.proof.Root[:]), Verdicts: j.verdict, Disputed: j.game != [32]byte{}, Winner: j.winner, Rounds: j.rounds,
-			RefereeFLOPs: j.refFLOP, Slashed: j.slashed.Dec(), Paid: j.paid.Dec(), VerifierFLOPs: j.verFLOP}
+			RoundBound: j.bound, Chunk: j.chunk, RefereeFLOPs: j.refFLOP, Slashed: j.slashed.Dec(), Paid: j.paid.Dec(), VerifierFLOPs: j.verFLOP}
 		rep.Tasks = append(rep.Tasks, tr)
 		slashed.Add(&slashed, &j.slashed)
 		rewards.Add(&rewards, &j.paid)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/deai-go/deai/accel/dataset"
 	"github.com/deai-go/deai/chain/embedded"
+	"github.com/deai-go/deai/dispute/accelvm"
 )
 
 // small is the reduced configuration the tests run: seconds, not minutes.
@@ -56,6 +57,9 @@ func checkOutcome(t *testing.T, r Report) {
 		if task.Cheats && (!task.Disputed || task.Winner != "challenger" || task.Paid != "0") {
 			t.Errorf("cheating task %+v", task)
 		}
+		if task.Disputed && (task.Rounds > uint64(task.RoundBound) || task.Chunk == "" || task.RefereeFLOPs < 0 || task.RefereeFLOPs > accelvm.MaxChunkFLOPs) {
+			t.Errorf("dispute of task %s: %d rounds (bound %d), the referee recomputed %q: %d FLOPs", task.ID[:8], task.Rounds, task.RoundBound, task.Chunk, task.RefereeFLOPs)
+		}
 		if !task.Cheats && (task.Disputed || task.Paid == "0") {
 			t.Errorf("honest task %+v", task)
 		}
@@ -72,6 +76,13 @@ func TestDevnet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDevnetWideModel runs a model whose state no transaction could carry: the referee's
+// witness is one chunk's, whatever the model.
+func TestDevnetWideModel(t *testing.T) {
+	r := runJSON(t, "-hidden", "256")
+	checkOutcome(t, r)
 }
 
 func TestDevnetContinues(t *testing.T) {
@@ -102,7 +113,7 @@ func TestDevnetText(t *testing.T) {
 }
 
 func TestDevnetFlags(t *testing.T) {
-	for _, args := range [][]string{{"-steps", "1"}, {"-cheat", "nope"}, {"-fraction", "0"}, {"-workers", "40"}, {"-hidden", "128"}, {"extra"}} {
+	for _, args := range [][]string{{"-steps", "1"}, {"-cheat", "nope"}, {"-fraction", "0"}, {"-workers", "40"}, {"-hidden", "0"}, {"extra"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out bytes.Buffer
 			if err := run(context.Background(), append(slices.Clone(small), args...), &out); err == nil {
@@ -185,7 +196,7 @@ func TestDevnetKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ms, err := machines(train)
+	_, ms, err := machines(train, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

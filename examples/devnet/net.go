@@ -49,6 +49,8 @@ type world struct {
 	market   *market.Machine
 	dispute  *dispute.Machine
 	labeling *labeling.Machine
+	referee  *referee
+	specs    *specStore
 
 	submitter, honest, cheat, court, admin, client, guildOwner *node
 	watchers                                                   []*node // verifiers and whistleblowers
@@ -69,7 +71,9 @@ var genesisBalance = uint256.MustFromDecimal("1000000000000000000") // 10^18 uni
 const bluebirdsWorkers = 39
 
 // machines builds the genesis machines (the same on every run: the chain replays them).
-func machines(train *dataset.Set) (*world, []sm.Machine, error) {
+// Task specs are published in specDir (none: in memory only), where the referee finds them
+// by the hash the market records.
+func machines(train *dataset.Set, specDir string) (*world, []sm.Machine, error) {
 	w := &world{
 		submitter: newNode("submitter", "submitter"), honest: newNode("solver-honest", "solver"),
 		cheat: newNode("solver-cheat", "solver (cheats)"), court: newNode("court", "settler"),
@@ -96,12 +100,10 @@ func machines(train *dataset.Set) (*world, []sm.Machine, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	vm, err := newStepVM(m, train)
-	if err != nil {
-		return nil, nil, err
-	}
+	w.specs = newSpecStore(specDir)
+	w.referee = newReferee(m, w.specs, train)
 	w.disputeBond = *uint256.NewInt(1_000_000)
-	d, err := dispute.New(dispute.Config{Self: disputeAddr, VM: vm, K: 8, Clock: 3600, Bond: w.disputeBond,
+	d, err := dispute.New(dispute.Config{Self: disputeAddr, Resolve: w.referee.resolve, K: 8, Clock: 3600, Bond: w.disputeBond,
 		SlashNum: 1, SlashDen: 2, SlashRewardBps: 5000}, l)
 	if err != nil {
 		return nil, nil, err

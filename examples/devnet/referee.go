@@ -3,161 +3,162 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 
-	"github.com/deai-go/deai/accel"
-	"github.com/deai-go/deai/accel/cpu"
 	"github.com/deai-go/deai/accel/dataset"
 	"github.com/deai-go/deai/dispute"
-	"github.com/deai-go/deai/internal/merkle"
+	"github.com/deai-go/deai/dispute/accelvm"
 	"github.com/deai-go/deai/market"
 	"github.com/deai-go/deai/pol"
 )
 
-// stepVM is the devnet's referee: a dispute.VM whose instruction and chunk levels have one
-// transition each, so the bisection narrows the committed steps of a proof to one step and
-// the referee replays that whole step on the bit-exact reference backend. It trusts nothing
-// from the defender but the witness it checks: the task spec must hash to the spec the
-// market recorded, the agreed leaf must lie in the proof root the market recorded at the
-// disputed index, and the pre-state must hash into that leaf.
-//
-// Witness encoding: task id[32] ‖ u32 n ‖ spec (market.EncodeSpec) ‖ prev leaf[32] ‖
-// u32 m ‖ m × sibling[32] ‖ checkpoint (pol.EncodeCheckpoint of the state before the step).
-type stepVM struct {
-	market *market.Machine
-	data   map[[32]byte]*dataset.Set // datasets the referee holds, by commitment
-	be     accel.Backend
+// The devnet's referee is dispute/accelvm: a game over a compute task names the task as its
+// program (programOf), and the dispute machine's Config.Resolve (referee.resolve) builds the
+// accelvm VM of that task's training step from what the chain recorded, trusting nothing a
+// party says: the task and its matched offer in the market machine, the spec whose hash the
+// market recorded (graph, batch and optimizer, compiled by graph.Compile), the dataset by
+// its commitment, and the run seed of the binding (task, solver of the matched offer, seed).
+// The game then bisects the committed step states, the transitions of one step and the
+// chunks of one transition, and the referee recomputes one chunk of at most 2^16 FLOPs.
+
+// programOf returns the program a dispute over task names: the task id, which the market
+// machine maps to everything the referee needs.
+func programOf(task [32]byte) dispute.Hash { return dispute.Hash(task) }
+
+// errNoSpec reports a spec the referee has not been given (or whose bytes do not hash to
+// the market's record).
+var errNoSpec = errors.New("devnet: referee: task spec unavailable")
+
+// specStore holds task specs by the SHA-256 the market records of their encoding
+// (market.EncodeSpec): the market keeps only the hash, the submitter publishes the bytes.
+// With a directory, specs are also files there, so that a reopened chain's replayed disputes
+// resolve. Bytes are accepted only when they hash to the key.
+type specStore struct {
+	dir string
+	mu  sync.Mutex
+	mem map[[32]byte][]byte
 }
 
-var _ dispute.VM = (*stepVM)(nil)
+func newSpecStore(dir string) *specStore { return &specStore{dir: dir, mem: map[[32]byte][]byte{}} }
 
-func newStepVM(m *market.Machine, sets ...*dataset.Set) (*stepVM, error) {
-	be, err := cpu.New(cpu.Config{})
+func (s *specStore) path(h [32]byte) string {
+	return filepath.Join(s.dir, "specs", hex.EncodeToString(h[:])+".spec")
+}
+
+// put publishes spec and returns its hash.
+func (s *specStore) put(spec *market.TaskSpec) ([32]byte, error) {
+	b := market.EncodeSpec(spec)
+	h := sha256.Sum256(b)
+	s.mu.Lock()
+	s.mem[h] = b
+	s.mu.Unlock()
+	if s.dir == "" {
+		return h, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path(h)), 0o755); err != nil {
+		return h, fmt.Errorf("devnet: spec store: %w", err)
+	}
+	if err := os.WriteFile(s.path(h), b, 0o644); err != nil {
+		return h, fmt.Errorf("devnet: spec store: %w", err)
+	}
+	return h, nil
+}
+
+// get returns the spec whose encoding hashes to h.
+func (s *specStore) get(h [32]byte) (market.TaskSpec, error) {
+	s.mu.Lock()
+	b, ok := s.mem[h]
+	s.mu.Unlock()
+	if !ok && s.dir != "" {
+		b, _ = os.ReadFile(s.path(h))
+	}
+	if b == nil || sha256.Sum256(b) != h {
+		return market.TaskSpec{}, fmt.Errorf("%w: %x", errNoSpec, h[:4])
+	}
+	spec, err := market.DecodeSpec(b)
 	if err != nil {
-		return nil, err
+		return market.TaskSpec{}, fmt.Errorf("%w: %x: %w", errNoSpec, h[:4], err)
 	}
-	vm := &stepVM{market: m, data: map[[32]byte]*dataset.Set{}, be: be}
+	return spec, nil
+}
+
+// referee resolves the programs of compute disputes to accelvm VMs. The dispute machine
+// caches what it resolves; the referee also keeps the VMs it built, for the parties.
+type referee struct {
+	market *market.Machine
+	specs  *specStore
+	mu     sync.Mutex
+	data   map[[32]byte]*dataset.Set // datasets the referee holds, by commitment
+	vms    map[[32]byte]*accelvm.VM
+}
+
+func newReferee(m *market.Machine, specs *specStore, sets ...*dataset.Set) *referee {
+	r := &referee{market: m, specs: specs, data: map[[32]byte]*dataset.Set{}, vms: map[[32]byte]*accelvm.VM{}}
 	for _, s := range sets {
-		vm.data[s.Commitment()] = s
+		r.data[s.Commitment()] = s
 	}
+	return r
+}
+
+// resolve is the dispute machine's Config.Resolve.
+func (r *referee) resolve(program dispute.Hash) (dispute.VM, error) {
+	// The chain applies moves synchronously and accelvm.New only lays out the program: the
+	// background context bounds nothing that needs bounding.
+	return r.vm(context.Background(), [32]byte(program))
+}
+
+// vm returns the referee of task's training step, built from the chain's records.
+func (r *referee) vm(ctx context.Context, task [32]byte) (*accelvm.VM, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if vm := r.vms[task]; vm != nil {
+		return vm, nil
+	}
+	t, ok := r.market.Task(task)
+	if !ok || t.Status < market.TaskProven || t.Proof == ([32]byte{}) {
+		return nil, fmt.Errorf("devnet: referee: no proven task %x", task[:4])
+	}
+	offer, ok := r.market.Offer(t.Offer)
+	if !ok {
+		return nil, fmt.Errorf("devnet: referee: task %x: no offer %x", task[:4], t.Offer[:4])
+	}
+	spec, err := r.specs.get(t.SpecHash)
+	if err != nil {
+		return nil, fmt.Errorf("devnet: referee: task %x: %w", task[:4], err)
+	}
+	prog, err := spec.Compile()
+	if err != nil {
+		return nil, fmt.Errorf("devnet: referee: task %x: %w", task[:4], err)
+	}
+	data := r.dataset(spec.Dataset.Root)
+	if data == nil {
+		return nil, fmt.Errorf("devnet: referee: task %x: the referee does not hold dataset %x", task[:4], spec.Dataset.Root[:4])
+	}
+	seed := pol.Binding{Task: task, Solver: pol.Address(offer.Solver), Seed: spec.Seed}.RunSeed()
+	vm, err := accelvm.New(ctx, accelvm.Config{Program: prog, Data: data, RunSeed: seed})
+	if err != nil {
+		return nil, fmt.Errorf("devnet: referee: task %x: %w", task[:4], err)
+	}
+	r.vms[task] = vm
 	return vm, nil
 }
 
 // dataset returns the set with the given root: the devnet's own, or, for a block of an
 // earlier run replayed on reopening, the embedded subset or the installed full set.
-func (vm *stepVM) dataset(root [32]byte) *dataset.Set {
-	if s := vm.data[root]; s != nil {
+// Callers hold r.mu.
+func (r *referee) dataset(root [32]byte) *dataset.Set {
+	if s := r.data[root]; s != nil {
 		return s
 	}
 	for _, src := range []string{dataset.EmbeddedSource, dataset.DefaultFashionMNISTDir} {
 		if train, _, _, err := dataset.FashionMNIST(src); err == nil {
-			vm.data[train.Commitment()] = train
+			r.data[train.Commitment()] = train
 		}
 	}
-	return vm.data[root]
-}
-
-func (*stepVM) Instrs() uint64 { return 1 }
-
-func (*stepVM) Chunks(instr uint64) uint64 {
-	if instr != 0 {
-		return 0
-	}
-	return 1
-}
-
-func encodeWitness(task [32]byte, spec []byte, op *pol.Opening, state []byte) []byte {
-	b := append([]byte(nil), task[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(spec)))
-	b = append(b, spec...)
-	b = append(b, op.Prev[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(op.Path.Siblings)))
-	for _, s := range op.Path.Siblings {
-		b = append(b, s[:]...)
-	}
-	return append(b, state...)
-}
-
-var errWitness = fmt.Errorf("%w: devnet witness", dispute.ErrBadProof)
-
-// Check implements dispute.VM.
-func (vm *stepVM) Check(p dispute.Path, pre dispute.Hash, w []byte) (dispute.Hash, int64, error) {
-	take := func(n int) []byte {
-		if n < 0 || len(w) < n {
-			return nil
-		}
-		b := w[:n]
-		w = w[n:]
-		return b
-	}
-	id := take(32)
-	nb := take(4)
-	if id == nil || nb == nil {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: truncated", errWitness)
-	}
-	specBytes := take(int(binary.BigEndian.Uint32(nb)))
-	prev := take(32)
-	mb := take(4)
-	if specBytes == nil || prev == nil || mb == nil || binary.BigEndian.Uint32(mb) > 64 {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: truncated", errWitness)
-	}
-	sib := make([]merkle.Hash, binary.BigEndian.Uint32(mb))
-	for i := range sib {
-		s := take(32)
-		if s == nil {
-			return dispute.Hash{}, 0, fmt.Errorf("%w: truncated path", errWitness)
-		}
-		sib[i] = merkle.Hash(s)
-	}
-	task, ok := vm.market.Task([32]byte(id))
-	if !ok || task.Status < market.TaskProven {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: no proven task %x", errWitness, id[:4])
-	}
-	if sha256.Sum256(specBytes) != task.SpecHash {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: spec is not the task's", errWitness)
-	}
-	spec, err := market.DecodeSpec(specBytes)
-	if err != nil {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: %w", errWitness, err)
-	}
-	if p.Step >= spec.Steps {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: step %d of %d", errWitness, p.Step, spec.Steps)
-	}
-	data := vm.dataset(spec.Dataset.Root)
-	if data == nil {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: the referee does not hold dataset %x", errWitness, spec.Dataset.Root[:4])
-	}
-	prog, err := spec.Compile()
-	if err != nil {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: %w", errWitness, err)
-	}
-	st, err := pol.DecodeCheckpoint(w, prog)
-	if err != nil {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: %w", errWitness, err)
-	}
-	if dispute.Hash(pol.Leaf(p.Step, st.Hash(prog), pol.Hash(prev))) != pre {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: the state does not open the agreed leaf", errWitness)
-	}
-	mp := merkle.Proof{Index: p.Step, Size: spec.Steps + 1, Siblings: sib}
-	if merkle.Verify(merkle.Hash(task.Proof), merkle.Hash(pre), mp) != nil {
-		return dispute.Hash{}, 0, fmt.Errorf("%w: the agreed leaf is not step %d of the task's proof", errWitness, p.Step)
-	}
-	offer, _ := vm.market.Offer(task.Offer)
-	seed := pol.Binding{Task: task.ID, Solver: pol.Address(offer.Solver), Seed: spec.Seed}.RunSeed()
-	ctx := context.Background() // the chain calls Check synchronously; the step is bounded
-	run, err := vm.be.Open(ctx, accel.RunSpec{Program: prog, State: st, Data: data})
-	if err != nil {
-		if errors.Is(err, accel.ErrInvalidArgument) {
-			return dispute.Hash{}, 0, fmt.Errorf("%w: %w", errWitness, err)
-		}
-		return dispute.Hash{}, 0, err
-	}
-	defer run.Close()
-	res, err := run.Train(ctx, [][]int32{dataset.BatchAt(seed, data.N, spec.Batch, p.Step)})
-	if err != nil {
-		return dispute.Hash{}, 0, err
-	}
-	return dispute.Hash(pol.Leaf(p.Step+1, res[0].Hash, pol.Hash(pre))), prog.StepFLOPs(), nil
+	return r.data[root]
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"testing"
 
@@ -9,22 +10,33 @@ import (
 	"github.com/deai-go/deai/accel/graph"
 	"github.com/deai-go/deai/chain/sm"
 	"github.com/deai-go/deai/dispute"
+	"github.com/deai-go/deai/dispute/accelvm"
 	"github.com/deai-go/deai/internal/merkle"
 	"github.com/deai-go/deai/market"
 	"github.com/deai-go/deai/pol"
+	"github.com/deai-go/deai/pol/attack"
 	"github.com/deai-go/deai/stake"
 	"github.com/holiman/uint256"
 )
 
 // refereeFixture is a proven task in the genesis machines, driven without a chain: the
-// honest solver's proof, its prover and the referee.
+// honest solver's proof and prover, and the referee that resolves the task's program.
 type refereeFixture struct {
-	vm     *stepVM
+	w      *world
+	env    sm.Env
+	offer  [32]byte
 	taskID [32]byte
-	spec   []byte
+	spec   market.TaskSpec
+	task   pol.Task
 	proof  *pol.Proof
-	leaves []pol.Hash
 	prover *pol.Prover
+}
+
+func must(t testing.TB, _ []sm.Event, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newRefereeFixture(t testing.TB) *refereeFixture {
@@ -33,158 +45,292 @@ func newRefereeFixture(t testing.TB) *refereeFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _, err := machines(train)
+	w, _, err := machines(train, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := sm.Env{ChainID: chainID, Height: 1, Time: 1000}
-	must := func(_ []sm.Event, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := &refereeFixture{w: w, env: sm.Env{ChainID: chainID, Height: 1, Time: 1000}, offer: [32]byte{0x0f}, taskID: [32]byte{0x7a}}
 	solver := w.honest.addr
-	must(w.ledger.ApplyOp(env, solver, stake.Bond{Amount: *uint256.NewInt(1000)}))
-	offer := [32]byte{0x0f}
-	must(w.market.ApplyTx(env, solver, market.PostOffer{ID: offer, Props: market.Props{Memory: 16 << 30, Precisions: 1, BitExact: true},
-		Price: *uint256.NewInt(1), Capacity: 1 << 30, Stake: *uint256.NewInt(1000)}))
-	o, _ := w.market.Offer(offer)
+	evs, err := w.ledger.ApplyOp(f.env, solver, stake.Bond{Amount: *uint256.NewInt(1000)})
+	must(t, evs, err)
+	evs, err = w.market.ApplyTx(f.env, solver, market.PostOffer{ID: f.offer, Props: market.Props{Memory: 16 << 30, Precisions: 1, BitExact: true},
+		Price: *uint256.NewInt(1), Capacity: 1 << 30, Stake: *uint256.NewInt(1000)})
+	must(t, evs, err)
+	o, _ := w.market.Offer(f.offer)
 	bench := make([]merkle.Hash, market.MinRounds)
 	for i := range bench {
 		bench[i] = market.RoundLeaf(o.Seed, uint64(i))
 	}
-	env.Height++
-	must(w.market.ApplyTx(env, solver, market.CommitAttestation{Offer: offer, Root: merkle.Root(bench), Rounds: market.MinRounds}))
-	env.Height++
-	env.Beacon = [32]byte{0xbe}
-	paths, err := market.ProveSamples(bench, offer, env.Beacon)
+	f.env.Height++
+	evs, err = w.market.ApplyTx(f.env, solver, market.CommitAttestation{Offer: f.offer, Root: merkle.Root(bench), Rounds: market.MinRounds})
+	must(t, evs, err)
+	f.env.Height++
+	f.env.Beacon = [32]byte{0xbe}
+	paths, err := market.ProveSamples(bench, f.offer, f.env.Beacon)
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(w.market.ApplyTx(env, solver, market.ProveAttestation{Offer: offer, Paths: paths}))
+	evs, err = w.market.ApplyTx(f.env, solver, market.ProveAttestation{Offer: f.offer, Paths: paths})
+	must(t, evs, err)
 	g, err := graph.MLP(784, 10, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := market.TaskSpec{Graph: g.Encode(), GraphHash: g.Hash(), Dataset: market.Dataset{Root: train.Commitment(), Samples: uint64(train.N)},
-		Batch: 8, Optimizer: graph.Optimizer{Kind: graph.AdamW}, Seed: 5, Steps: 6, Deadline: env.Time + 86400, MaxPrice: *uint256.NewInt(3)}
-	taskID := [32]byte{0x7a}
-	must(w.market.ApplyTx(env, w.submitter.addr, market.PostTask{ID: taskID, Spec: spec}))
-	task := pol.Task{ID: taskID, Graph: g, Batch: spec.Batch, Optimizer: spec.Optimizer, Seed: spec.Seed, Steps: spec.Steps, Data: train, CheckpointEvery: 2}
-	res, err := pol.Train(context.Background(), pol.TrainConfig{Task: task, Solver: pol.Address(solver)})
+	f.spec = market.TaskSpec{Graph: g.Encode(), GraphHash: g.Hash(), Dataset: market.Dataset{Root: train.Commitment(), Samples: uint64(train.N)},
+		Batch: 8, Optimizer: graph.Optimizer{Kind: graph.AdamW}, Seed: 5, Steps: 6, Deadline: f.env.Time + 86400, MaxPrice: *uint256.NewInt(3)}
+	f.task = pol.Task{ID: f.taskID, Graph: g, Batch: f.spec.Batch, Optimizer: f.spec.Optimizer, Seed: f.spec.Seed, Steps: f.spec.Steps,
+		Data: train, CheckpointEvery: 2}
+	res, err := pol.Train(context.Background(), pol.TrainConfig{Task: f.task, Solver: pol.Address(solver)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(w.market.ApplyTx(env, solver, market.CommitProof{Task: taskID, Root: res.Proof.Root}))
-	prover, err := pol.NewProver(pol.ProverConfig{Task: task, Proof: res.Proof, Store: res.Store})
-	if err != nil {
+	f.proof = res.Proof
+	f.post(t, f.taskID, f.spec, &res.Proof.Root)
+	if f.prover, err = pol.NewProver(pol.ProverConfig{Task: f.task, Proof: res.Proof, Store: res.Store}); err != nil {
 		t.Fatal(err)
 	}
-	vm, err := newStepVM(w.market, train)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &refereeFixture{vm: vm, taskID: taskID, spec: market.EncodeSpec(&spec), proof: res.Proof,
-		leaves: pol.Leaves(res.Proof.Binding, res.Proof.States), prover: prover}
+	t.Cleanup(func() { f.prover.Close() })
+	return f
 }
 
-func (f *refereeFixture) witness(t testing.TB, step uint64, edit func(op *pol.Opening)) []byte {
+// post publishes spec, posts it as task id and, with a root, commits that proof root.
+func (f *refereeFixture) post(t testing.TB, id [32]byte, spec market.TaskSpec, root *pol.Hash) {
 	t.Helper()
-	op, err := f.prover.Open(context.Background(), step)
-	if err != nil {
+	if _, err := f.w.specs.put(&spec); err != nil {
 		t.Fatal(err)
 	}
-	if edit != nil {
-		edit(op)
-	}
-	st, err := pol.EncodeCheckpoint(op.Pre)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return encodeWitness(f.taskID, f.spec, op, st)
-}
-
-func TestStepVMConfirmsHonestSteps(t *testing.T) {
-	f := newRefereeFixture(t)
-	for step := range f.proof.Steps() {
-		post, flops, err := f.vm.Check(dispute.Path{Step: step}, dispute.Hash(f.leaves[step]), f.witness(t, step, nil))
-		if err != nil {
-			t.Fatalf("step %d: %v", step, err)
-		}
-		if post != dispute.Hash(f.leaves[step+1]) || flops <= 0 {
-			t.Fatalf("step %d: post %x, want leaf %x; %d FLOPs", step, post[:4], f.leaves[step+1][:4], flops)
-		}
+	evs, err := f.w.market.ApplyTx(f.env, f.w.submitter.addr, market.PostTask{ID: id, Spec: spec})
+	must(t, evs, err)
+	if root != nil {
+		evs, err = f.w.market.ApplyTx(f.env, f.w.honest.addr, market.CommitProof{Task: id, Root: *root})
+		must(t, evs, err)
 	}
 }
 
-func TestStepVMRejectsBadWitnesses(t *testing.T) {
+func (f *refereeFixture) vm(t testing.TB) *accelvm.VM {
+	t.Helper()
+	vm, err := f.w.referee.vm(context.Background(), f.taskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
+func (f *refereeFixture) honestTrace(t testing.TB) *accelvm.Trace {
+	t.Helper()
+	tr, err := accelvm.NewTrace(context.Background(), accelvm.TraceConfig{VM: f.vm(t), States: f.proof.States, Opener: f.prover})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// forgery returns a forged proof of the fixture's task by its solver, and the forger's trace.
+func (f *refereeFixture) forgery(t testing.TB, strategy string) (*attack.Forgery, *forgedTrace) {
+	t.Helper()
+	ctx := context.Background()
+	fg, err := strategies[strategy](ctx, attack.Setup{Task: f.task, Attacker: pol.Address(f.w.honest.addr), Victim: pol.Address(f.w.cheat.addr), Fraction: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := newForgedTrace(ctx, f.vm(t), f.task, fg.Proof, fg.Opener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fg, ft
+}
+
+func TestRefereeResolves(t *testing.T) {
 	f := newRefereeFixture(t)
-	const step = 3
-	good := f.witness(t, step, nil)
-	pre := dispute.Hash(f.leaves[step])
-	otherSpec := func() []byte {
-		s, _ := market.DecodeSpec(f.spec)
-		s.Seed++
-		return market.EncodeSpec(&s)
-	}()
+	unproven, unpublished, tampered := [32]byte{0x01}, [32]byte{0x02}, [32]byte{0x03}
+	f.post(t, unproven, f.spec, nil)
+	other := f.spec
+	other.Seed++
+	f.post(t, unpublished, other, &f.proof.Root)
+	delete(f.w.specs.mem, sha256.Sum256(market.EncodeSpec(&other)))
+	third := f.spec
+	third.Seed += 2
+	f.post(t, tampered, third, &f.proof.Root)
+	f.w.specs.mem[sha256.Sum256(market.EncodeSpec(&third))] = market.EncodeSpec(&f.spec)
+
+	prog, err := f.task.Program()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := f.w.referee.resolve(programOf(f.taskID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := vm.Instrs(), uint64(len(prog.Instrs))+3; got != want {
+		t.Errorf("resolved VM has %d transitions, want %d (open, load, the program's instructions, seal)", got, want)
+	}
+	if again, _ := f.w.referee.resolve(programOf(f.taskID)); again != vm {
+		t.Error("the referee built the task's VM twice")
+	}
 	for _, tc := range []struct {
 		name string
-		path dispute.Path
-		pre  dispute.Hash
-		w    []byte
+		task [32]byte
 	}{
-		{"empty", dispute.Path{Step: step}, pre, nil},
-		{"truncated", dispute.Path{Step: step}, pre, good[:len(good)/2]},
-		{"unknown task", dispute.Path{Step: step}, pre, append([]byte{0xff}, good[1:]...)},
-		{"other spec", dispute.Path{Step: step}, pre, func() []byte {
-			op, _ := f.prover.Open(context.Background(), step)
-			st, _ := pol.EncodeCheckpoint(op.Pre)
-			return encodeWitness(f.taskID, otherSpec, op, st)
-		}()},
-		{"tampered state", dispute.Path{Step: step}, pre, f.witness(t, step, func(op *pol.Opening) { op.Pre.Tensors[0][0] += 1 })},
-		{"wrong prev", dispute.Path{Step: step}, pre, f.witness(t, step, func(op *pol.Opening) { op.Prev[0] ^= 1 })},
-		{"wrong path", dispute.Path{Step: step}, pre, f.witness(t, step, func(op *pol.Opening) { op.Path.Siblings[0][0] ^= 1 })},
-		{"other step", dispute.Path{Step: step + 1}, pre, good},
-		{"step beyond the task", dispute.Path{Step: 99}, pre, good},
+		{"unknown task", [32]byte{0xee}},
+		{"task without a proof", unproven},
+		{"spec not published", unpublished},
+		{"published bytes of another spec", tampered},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := f.vm.Check(tc.path, tc.pre, tc.w)
-			if !errors.Is(err, dispute.ErrBadProof) {
-				t.Fatalf("error %v, want dispute.ErrBadProof", err)
+			if vm, err := f.w.referee.resolve(programOf(tc.task)); err == nil {
+				t.Fatalf("resolved to %v", vm)
 			}
 		})
 	}
 }
 
-func TestStepVMRefutesForgedStep(t *testing.T) {
+// TestRefereeChecksChunks checks the resolved referee against the honest trace on the first
+// and last chunk of every transition of a step (the honest post leaf, within the FLOP bound),
+// and against the forger at its faulty chunk: the forger's own witness opens the agreed leaf,
+// and the referee's post is not the forger's claim.
+func TestRefereeChecksChunks(t *testing.T) {
 	f := newRefereeFixture(t)
-	const step = 2
-	// A forged claim: the state after step 2 replaced by another hash. The referee's replay
-	// from the true state before it gives the true leaf, not the forged one.
-	forged := pol.Leaf(step+1, pol.Hash{0xf0}, f.leaves[step])
-	post, _, err := f.vm.Check(dispute.Path{Step: step}, dispute.Hash(f.leaves[step]), f.witness(t, step, nil))
-	if err != nil {
-		t.Fatal(err)
+	vm := f.vm(t)
+	honest := f.honestTrace(t)
+	const step = 1
+	for tr := range vm.Instrs() {
+		c, err := honest.Commit(dispute.Position{Level: dispute.LevelChunk, Step: step, Instr: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range []uint64{0, c.Len() - 2} {
+			path := dispute.Path{Step: step, Instr: tr, Chunk: e}
+			w, err := honest.Witness(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			post, flops, err := vm.Check(path, c.Leaf(e), w)
+			if err != nil {
+				t.Fatalf("%s chunk %d: %v", vm.Name(tr), e, err)
+			}
+			if want := c.Leaf(e + 1); post != want || flops < 0 || flops > accelvm.MaxChunkFLOPs {
+				t.Fatalf("%s chunk %d: post %x, want %x; %d FLOPs", vm.Name(tr), e, post[:4], want[:4], flops)
+			}
+			if post, _, err := vm.Check(path, c.Leaf(e+1), w); err == nil && post == c.Leaf(e+1) {
+				t.Fatalf("%s chunk %d: the referee confirmed a chunk from the wrong agreed leaf", vm.Name(tr), e)
+			}
+		}
 	}
-	if post == dispute.Hash(forged) || post != dispute.Hash(f.leaves[step+1]) {
-		t.Fatal("the referee did not recompute the true leaf")
+	for _, s := range strategyNames() {
+		t.Run(s, func(t *testing.T) {
+			fg, ft := f.forgery(t, s)
+			step := fg.Forged[0]
+			if _, err := ft.step(step); err != nil {
+				t.Fatal(err)
+			}
+			if ft.fault == nil {
+				t.Fatalf("the forger found no forgery in step %d", step)
+			}
+			fl := *ft.fault
+			c, err := ft.Commit(dispute.Position{Level: dispute.LevelChunk, Step: fl.Step, Instr: fl.Instr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := dispute.Path{Step: fl.Step, Instr: fl.Instr, Chunk: fl.Chunk}
+			w, err := ft.Witness(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			post, _, err := vm.Check(path, c.Leaf(fl.Chunk), w)
+			if err != nil {
+				t.Fatalf("the forger's witness at %+v: %v", fl, err)
+			}
+			if post == c.Leaf(fl.Chunk+1) {
+				t.Fatalf("the referee accepted the forger's chunk %+v", fl)
+			}
+		})
 	}
 }
 
-func FuzzStepVMCheck(f *testing.F) {
+// TestRefereeGames plays whole games on a dispute machine whose programs resolve through the
+// devnet's referee: the forger loses as defender and as challenger, by the referee's check,
+// within the round and FLOP bounds.
+func TestRefereeGames(t *testing.T) {
+	f := newRefereeFixture(t)
+	vm := f.vm(t)
+	var maxChunks uint64
+	for i := range vm.Instrs() {
+		maxChunks = max(maxChunks, vm.Chunks(i))
+	}
+	const k = 4
+	bound := dispute.MaxRounds(k, f.proof.Steps(), vm.Instrs(), maxChunks)
+	defender, challenger := f.w.honest.addr, f.w.watchers[0].addr
+	for _, s := range strategyNames() {
+		for _, liar := range []dispute.Side{dispute.Defender, dispute.Challenger} {
+			t.Run(s+"/"+liar.String(), func(t *testing.T) {
+				m, err := dispute.New(dispute.Config{Resolve: f.w.referee.resolve, K: k}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fg, ft := f.forgery(t, s)
+				honest := &dispute.Honest{Side: dispute.Challenger, Trace: f.honestTrace(t)}
+				lying := &dispute.Liar{Honest: dispute.Honest{Side: dispute.Defender, Trace: ft}, Trick: dispute.TrickConsistent}
+				var d, c dispute.Agent = lying, honest
+				states, want := fg.Proof.States, dispute.Challenger
+				if liar == dispute.Challenger {
+					honest.Side, lying.Side = dispute.Defender, dispute.Challenger
+					d, c, states, want = honest, lying, f.proof.States, dispute.Defender
+				}
+				leaves := make([]dispute.Hash, len(states))
+				for i, h := range states {
+					leaves[i] = dispute.Hash(h)
+				}
+				com, err := dispute.Materialized(leaves)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := uint64(len(states) - 1)
+				open := dispute.Open{Game: [32]byte{0x9a}, Defender: defender, Steps: n, Root: com.Root(), Start: com.Leaf(0), Claim: com.Leaf(n),
+					StartProof: com.Proof(0), ClaimProof: com.Proof(n), Program: programOf(f.taskID)}
+				g, log, err := dispute.Play(m, 1000, open, challenger, d, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last := log[len(log)-1]
+				if _, proved := last.Move.(dispute.Prove); !proved || last.Err != nil {
+					t.Fatalf("the game did not end in the referee's check: last move %T, %v", last.Move, last.Err)
+				}
+				if g.Winner != want {
+					t.Fatalf("the %s won", g.Winner)
+				}
+				if g.Rounds > uint64(bound) || g.RefereeFLOPs > accelvm.MaxChunkFLOPs {
+					t.Fatalf("%d rounds (bound %d), %d referee FLOPs", g.Rounds, bound, g.RefereeFLOPs)
+				}
+			})
+		}
+	}
+}
+
+// FuzzRefereeCheck feeds the resolved referee arbitrary witnesses for one chunk of an honest
+// step: every witness it accepts must give the honest post leaf.
+func FuzzRefereeCheck(f *testing.F) {
 	fx := newRefereeFixture(f)
-	good := fx.witness(f, 1, nil)
-	f.Add(uint64(1), good)
-	f.Add(uint64(1), good[:100])
-	f.Add(uint64(0), []byte{})
-	f.Fuzz(func(t *testing.T, step uint64, w []byte) {
-		post, _, err := fx.vm.Check(dispute.Path{Step: step}, dispute.Hash(fx.leaves[1]), w)
+	vm := fx.vm(f)
+	honest := fx.honestTrace(f)
+	path := dispute.Path{Step: 1, Instr: 2, Chunk: 0} // the first matmul's first tile
+	c, err := honest.Commit(dispute.Position{Level: dispute.LevelChunk, Step: path.Step, Instr: path.Instr})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := honest.Witness(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, w []byte) {
+		post, _, err := vm.Check(path, c.Leaf(0), w)
 		if err != nil && !errors.Is(err, dispute.ErrBadProof) {
 			t.Fatalf("error %v does not wrap ErrBadProof", err)
 		}
-		if err == nil && (step != 1 || post != dispute.Hash(fx.leaves[2])) {
-			t.Fatalf("accepted step %d giving %x", step, post[:4])
+		if want := c.Leaf(1); err == nil && post != want {
+			t.Fatalf("accepted a witness giving %x, not the honest leaf %x", post[:4], want[:4])
 		}
 	})
 }

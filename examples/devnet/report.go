@@ -21,7 +21,7 @@ func printReport(w io.Writer, r *Report) error {
 	for _, t := range r.Tasks {
 		fmt.Fprintf(w, "task %s: %s (cheats %v, %d forged steps), %d work units; verdicts: %s; disputed %v", t.ID[:8], t.Solver, t.Cheats, t.ForgedSteps, t.Units, strings.Join(t.Verdicts, ", "), t.Disputed)
 		if t.Disputed {
-			fmt.Fprintf(w, " (won by the %s in %d rounds, referee %d FLOPs)", t.Winner, t.Rounds, t.RefereeFLOPs)
+			fmt.Fprintf(w, " (won by the %s in %d rounds of at most %d; the referee recomputed %s: %d FLOPs)", t.Winner, t.Rounds, t.RoundBound, t.Chunk, t.RefereeFLOPs)
 		}
 		fmt.Fprintf(w, "; slashed %s; paid %s\n", t.Slashed, t.Paid)
 	}

@@ -85,6 +85,7 @@ var methods = []method{
 	{"Wawa", Wawa},
 	{"DawidSkene", func(d *Dataset) (Result, error) { return DawidSkene(d, Config{}) }},
 	{"MACE", func(d *Dataset) (Result, error) { return MACE(d, Config{}) }},
+	{"GLAD", func(d *Dataset) (Result, error) { return GLAD(d, Config{}) }},
 }
 
 // TestAccuracy is the README's accuracy table: every method on both real data sets, with
@@ -101,10 +102,12 @@ func TestAccuracy(t *testing.T) {
 		{"bluebirds", "Wawa", 0.7593, 0.759},
 		{"bluebirds", "DawidSkene", 0.8981, 0.898},
 		{"bluebirds", "MACE", 0.8889, 0.85},
+		{"bluebirds", "GLAD", 0.7222, 0.70},
 		{"adultcontent2", "MajorityVote", 0.7628, 0.750},
 		{"adultcontent2", "Wawa", 0.7658, 0.750},
 		{"adultcontent2", "DawidSkene", 0.7387, 0.730},
 		{"adultcontent2", "MACE", 0.7928, 0.766},
+		{"adultcontent2", "GLAD", 0.7087, 0.70},
 	} {
 		t.Run(tc.data+"/"+tc.method, func(t *testing.T) {
 			c := loadCorpus(t, tc.data)

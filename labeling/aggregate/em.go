@@ -20,6 +20,11 @@ type Config struct {
 	// counts for MACE): it keeps every probability positive, so one unusual label never
 	// makes a class impossible. Default: 0.01.
 	Smoothing float64
+	// Parallelism is the most goroutines one DawidSkene fit uses; 0 means
+	// runtime.GOMAXPROCS(0) at the call, 1 the calling goroutine only. Results do not depend
+	// on it: goroutines split outputs (the items of the E-step, the confusion rows of the
+	// M-step's counts), never a sum; a fit of fewer than 2·16,384 labels stays on one.
+	Parallelism int
 }
 
 // EnsureDefaults returns c with zero fields replaced by their defaults.
@@ -45,6 +50,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.Tolerance > 0 && c.Tolerance < 1) {
 		errs = append(errs, fmt.Errorf("%w: tolerance %v not in (0, 1)", ErrInvalidConfig, c.Tolerance))
+	}
+	if c.Parallelism < 0 || c.Parallelism > 1024 {
+		errs = append(errs, fmt.Errorf("%w: parallelism %d not in [0, 1024]", ErrInvalidConfig, c.Parallelism))
 	}
 	if !(c.Smoothing >= 1e-3 && c.Smoothing <= 1e6) {
 		errs = append(errs, fmt.Errorf("%w: smoothing %v not in [1e-3, 1e6]", ErrInvalidConfig, c.Smoothing))
@@ -84,9 +92,8 @@ type em struct {
 	d          *Dataset
 	cfg        Config
 	start      []int
-	idx        []int32
-	cells      []int32   // by item as idx: worker*K + class
-	post, prev []float64 // posteriors, Items × Classes
+	cells      []int32   // the labels grouped by item (start), in label order: worker*K + class
+	post, prev []float64 // posteriors, Items × Classes (prev: MACE only)
 }
 
 func newEM(d *Dataset, cfg Config) (*em, error) {
@@ -98,34 +105,49 @@ func newEM(d *Dataset, cfg Config) (*em, error) {
 		return nil, err
 	}
 	e := &em{d: d, cfg: cfg}
-	e.start, e.idx = byItem(d)
-	if len(d.Labels) > math.MaxInt32 || int64(d.Workers)*int64(d.Classes)*int64(d.Classes) > math.MaxInt32 {
-		return nil, fmt.Errorf("%w: %d workers × %d² classes exceed 2^31 parameters", ErrInvalidDataset, d.Workers, d.Classes)
+	// Dawid-Skene addresses its tables with int32 offsets, padded to at most K+1 classes.
+	if K := int64(d.Classes) + 1; len(d.Labels) > math.MaxInt32 || int64(d.Workers)*K*K > math.MaxInt32 ||
+		int64(d.Items)*K > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: %d labels, %d workers, %d items, %d classes exceed 2^31 parameters",
+			ErrInvalidDataset, len(d.Labels), d.Workers, d.Items, d.Classes)
 	}
-	e.cells = make([]int32, len(e.idx))
-	for n, x := range e.idx {
-		l := d.Labels[x]
-		e.cells[n] = l.Worker*int32(d.Classes) + l.Class
+	// The labels grouped by item (a counting sort, stable in label order), as cells.
+	e.start = make([]int, d.Items+1)
+	for _, l := range d.Labels {
+		e.start[l.Item+1]++
+	}
+	for i := 1; i <= d.Items; i++ {
+		e.start[i] += e.start[i-1]
+	}
+	next := make([]int, d.Items)
+	copy(next, e.start)
+	e.cells = make([]int32, len(d.Labels))
+	for _, l := range d.Labels {
+		e.cells[next[l.Item]] = l.Worker*int32(d.Classes) + l.Class
+		next[l.Item]++
 	}
 	e.post = make([]float64, d.Items*d.Classes)
-	e.prev = make([]float64, d.Items*d.Classes)
 	return e, nil
 }
 
 // initMajority sets the posteriors to the vote shares of a majority vote: the documented
 // initialization of both EM methods.
 func (e *em) initMajority() {
-	ones := make([]float64, e.d.Workers)
-	for i := range ones {
-		ones[i] = 1
+	K := e.d.Classes
+	for _, l := range e.d.Labels { // weightedVote's sums with unit weights
+		e.post[int(l.Item)*K+int(l.Class)]++
 	}
-	r := weightedVote(e.d, ones)
-	copy(e.post, r.Probs)
+	for i := 0; i < e.d.Items; i++ {
+		normalize(e.post[i*K : (i+1)*K])
+	}
 }
 
 // run alternates mstep and estep (estep writes e.post from the parameters) until the
 // posteriors move by at most cfg.Tolerance (see change) or cfg.MaxIterations ran.
 func (e *em) run(mstep, estep func()) (iters int, converged bool) {
+	if e.prev == nil {
+		e.prev = make([]float64, len(e.post))
+	}
 	for iters < e.cfg.MaxIterations {
 		mstep()
 		copy(e.prev, e.post)
@@ -172,121 +194,6 @@ func (e *em) result(iters int, converged bool, skill []float64) Result {
 	return r
 }
 
-// DawidSkene estimates every worker's confusion matrix and the class prior by EM (Dawid and
-// Skene 1979) and labels each item with its most probable class (the lowest index among
-// ties).
-//
-// Initialization: the posteriors are the majority-vote shares. Each iteration: the M-step
-// sets prior[k] ∝ Smoothing + Σ_i post[i][k] and confusion[j][k][l] ∝ Smoothing +
-// Σ_{labels (j, i, l)} post[i][k]; the E-step sets post[i][k] ∝ prior[k] ×
-// Π_{labels (j, i, l)} confusion[j][k][l], multiplied in the order of d.Labels with exact
-// power-of-two rescaling and no logarithms. It stops when the mean total variation distance between
-// successive posteriors is at most cfg.Tolerance, or after cfg.MaxIterations. A worker's Skill is its estimated accuracy
-// Σ_k prior[k] confusion[j][k][k]. Unlabelled items get the prior and label -1.
-func DawidSkene(d *Dataset, cfg Config) (Result, error) {
-	e, err := newEM(d, cfg)
-	if err != nil {
-		return Result{}, err
-	}
-	e.initMajority()
-	p := newDSParams(d.Workers, d.Classes)
-	iters, conv := e.run(func() { p.mstep(e) }, func() { p.estep(e) })
-	p.mstep(e) // parameters consistent with the final posteriors
-	return e.result(iters, conv, p.skill()), nil
-}
-
-// dsParams are Dawid-Skene's parameters.
-type dsParams struct {
-	K     int
-	prior []float64 // K
-	conf  []float64 // Workers × K × K: conf[(j*K+l)*K+k] = P(worker j says l | class k)
-}
-
-func newDSParams(workers, K int) *dsParams {
-	return &dsParams{K: K, prior: make([]float64, K), conf: make([]float64, workers*K*K)}
-}
-
-func (p *dsParams) grow(workers int) {
-	if n := workers * p.K * p.K; n > len(p.conf) {
-		p.conf = append(p.conf, make([]float64, n-len(p.conf))...)
-	}
-}
-
-func (p *dsParams) mstep(e *em) {
-	K, s := p.K, e.cfg.Smoothing
-	p.grow(e.d.Workers)
-	for k := range p.prior {
-		p.prior[k] = s
-	}
-	for i := 0; i < e.d.Items; i++ {
-		if e.start[i] == e.start[i+1] {
-			continue
-		}
-		for k := 0; k < K; k++ {
-			p.prior[k] += e.post[i*K+k]
-		}
-	}
-	normalize(p.prior)
-	for n := range p.conf {
-		p.conf[n] = s
-	}
-	for i := 0; i < e.d.Items; i++ {
-		post := e.post[i*K : (i+1)*K]
-		for _, cell := range e.cells[e.start[i]:e.start[i+1]] {
-			col := p.conf[int(cell)*K : int(cell)*K+K]
-			col = col[:len(post)]
-			for k, v := range post {
-				col[k] += v
-			}
-		}
-	}
-	// Normalize each worker's row P(· | k): the entries (j*K+l)*K+k for l = 0..K-1.
-	for base := 0; base < len(p.conf); base += K * K {
-		for k := 0; k < K; k++ {
-			sum := 0.0
-			for l := 0; l < K; l++ {
-				sum += p.conf[base+l*K+k]
-			}
-			for l := 0; l < K; l++ {
-				p.conf[base+l*K+k] /= sum
-			}
-		}
-	}
-}
-
-func (p *dsParams) estep(e *em) {
-	K := p.K
-	for i := 0; i < e.d.Items; i++ {
-		t := e.post[i*K : (i+1)*K]
-		copy(t, p.prior)
-		for n, cell := range e.cells[e.start[i]:e.start[i+1]] {
-			col := p.conf[int(cell)*K : int(cell)*K+K] // P(the said class | k) for every k
-			col = col[:len(t)]
-			for k := range t {
-				t[k] *= col[k]
-			}
-			if n%rescaleEvery == rescaleEvery-1 {
-				rescale(t)
-			}
-		}
-		normalize(t)
-	}
-}
-
-func (p *dsParams) skill() []float64 {
-	K := p.K
-	workers := len(p.conf) / (K * K)
-	out := make([]float64, workers)
-	for j := range out {
-		acc := 0.0
-		for k := 0; k < K; k++ {
-			acc = float64(p.prior[k]*p.conf[(j*K+k)*K+k]) + acc // the diagonal is the same in both layouts
-		}
-		out[j] = acc
-	}
-	return out
-}
-
 // MACE is multi-annotator competence estimation (Hovy et al. 2013), fitted by EM: each worker
 // j, for each label, either knows the true class and says it (probability 1 − θ_j) or spams
 // (probability θ_j) by drawing a class from its own strategy ξ_j; true classes are uniform.
@@ -301,6 +208,7 @@ func MACE(d *Dataset, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	_, idx := byItem(d)
 	K := d.Classes
 	theta := make([]float64, d.Workers)
 	xi := make([]float64, d.Workers*K)
@@ -342,7 +250,7 @@ func MACE(d *Dataset, cfg Config) (Result, error) {
 			for k := range t {
 				t[k] = 1
 			}
-			for _, x := range e.idx[e.start[i]:e.start[i+1]] {
+			for _, x := range idx[e.start[i]:e.start[i+1]] {
 				l := d.Labels[x]
 				j, c := int(l.Worker), int(l.Class)
 				sp := float64(theta[j] * xi[j*K+c])

@@ -75,13 +75,11 @@ func (o *Online) DawidSkene() (Result, error) {
 			copy(e.post[i*K:(i+1)*K], o.post[i*K:(i+1)*K])
 		}
 	}
-	p := newDSParams(o.d.Workers, K)
-	iters, conv := e.run(func() { p.mstep(e) }, func() { p.estep(e) })
-	p.mstep(e)
+	r := e.dawidSkene()
 	o.post = append(o.post[:0], e.post...)
 	o.fit = o.fit[:0]
 	for i := 0; i < o.d.Items; i++ {
 		o.fit = append(o.fit, e.start[i] < e.start[i+1])
 	}
-	return e.result(iters, conv, p.skill()), nil
+	return r, nil
 }
