@@ -156,6 +156,16 @@ func Decode(enc []byte) (*Graph, error) {
 // submitted graph. An error wraps ErrMalformed or ErrInvalidGraph when enc is not a valid
 // graph's encoding; otherwise it is the error Compile would report.
 func DecodeWork(enc []byte, batch int, opt Optimizer) (Hash, Work, error) {
+	// A large encoding is hashed on another goroutine while it is parsed: the SHA-256 of a
+	// graph of MaxNodes nodes (a quarter of the time) then costs no wall time where a second
+	// processor is free.
+	var h Hash
+	var hashed chan struct{}
+	if len(enc) >= 1<<20 && len(enc) <= MaxEncodedSize {
+		hashed = make(chan struct{})
+		go func() { h = hashEncoding(enc); close(hashed) }()
+		defer func() { <-hashed }()
+	}
 	sc := &stepCounter{batch: batch}
 	sc.opt, sc.err = checkStep(&Graph{}, batch, opt)
 	if _, err := decode(enc, false, sc); err != nil {
@@ -164,7 +174,12 @@ func DecodeWork(enc []byte, batch int, opt Optimizer) (Hash, Work, error) {
 	if sc.err != nil {
 		return Hash{}, Work{}, sc.err
 	}
-	return hashEncoding(enc), sc.finish(), nil
+	if hashed == nil {
+		h = hashEncoding(enc)
+	} else {
+		<-hashed
+	}
+	return h, sc.finish(), nil
 }
 
 // blankNames stands in for names DecodeWork does not keep: validation needs only their
