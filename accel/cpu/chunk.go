@@ -6,7 +6,6 @@ import (
 	"github.com/deai-go/deai/accel"
 	"github.com/deai-go/deai/accel/cpu/internal/kern"
 	"github.com/deai-go/deai/accel/graph"
-	"github.com/deai-go/deai/internal/f32"
 )
 
 // maxChunkElements bounds every operand of a chunk call: a chunk is small by design, and a
@@ -220,7 +219,7 @@ func execChunk(call accel.Call) ([]accel.Tensor, error) {
 			}
 			return []accel.Tensor{{Shape: []int{rows, d.C}, Data: out}}, nil
 		}
-		total := softmaxRows(out, in(0), labels, rows, d.C, in(2)[0])
+		total := kern.SoftmaxXentRows(out, in(0), labels, rows, d.C, in(2)[0])
 		if c.Row1 == d.NB {
 			total = total / float32(d.NB)
 		}
@@ -241,32 +240,6 @@ func chunkConvShape(d graph.Dims) (kern.ConvShape, error) {
 		}
 	}
 	return s, nil
-}
-
-// softmaxRows is kern.SoftmaxXent on rows rows, continuing the running total of the row
-// losses from total; it returns the new total (not divided by the batch size).
-func softmaxRows(probs, logits []float32, labels []int32, rows, k int, total float32) float32 {
-	for i := range rows {
-		x, p := logits[i*k:i*k+k], probs[i*k:i*k+k]
-		m := x[0]
-		for _, v := range x {
-			if v > m {
-				m = v
-			}
-		}
-		d := x[labels[i]] - m
-		var s float32
-		for j, v := range x {
-			e := f32.Exp(v - m)
-			p[j] = e
-			s = s + e
-		}
-		for j := range p {
-			p[j] = p[j] / s
-		}
-		total = total + (f32.Log(s) - d)
-	}
-	return total
 }
 
 // ConvGradInputBox returns the box of output pixels of Conv2DGradInput chunk c (a box of one

@@ -27,8 +27,14 @@ func SoftmaxXent(probs, logits []float32, labels []int32, n, k int) float32 {
 	if n <= 0 {
 		return 0
 	}
-	var total float32
-	for i := range n {
+	return SoftmaxXentRows(probs, logits, labels, n, k, 0) / float32(n)
+}
+
+// SoftmaxXentRows is SoftmaxXent without the final division: it continues the running total
+// of the row losses from total over rows rows (the fold SoftmaxXent starts from +0) and returns
+// it, so that a referee recomputes a range of rows on its own.
+func SoftmaxXentRows(probs, logits []float32, labels []int32, rows, k int, total float32) float32 {
+	for i := range rows {
 		x, p := logits[i*k:i*k+k], probs[i*k:i*k+k]
 		m := x[0]
 		for _, v := range x {
@@ -48,7 +54,7 @@ func SoftmaxXent(probs, logits []float32, labels []int32, n, k int) float32 {
 		}
 		total = total + (f32.Log(s) - d)
 	}
-	return total / float32(n)
+	return total
 }
 
 // SoftmaxXentGrad computes the gradient of the loss of SoftmaxXent with
