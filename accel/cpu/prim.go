@@ -274,11 +274,6 @@ func execute(par kern.Par, sc *scratch, p graph.Prim, d graph.Dims, ins [][]floa
 		}
 		kern.Gemm(par, d.TransA, d.TransB, d.M, d.N, d.K, ins[0], lda, ins[1], ldb, outs[0], d.N, false)
 	case graph.PrimBiasAdd:
-		if d.S == 1 { // a dense layer: too little work per row to split
-			copy(outs[0], ins[0])
-			kern.BiasAdd(outs[0], ins[1], d.NB, d.C, d.S)
-			break
-		}
 		sc.bias = biasTask{out: outs[0], in: ins[0], b: ins[1], c: d.C, s: d.S}
 		par.Run(d.NB*d.C, max(1, (1<<15)/max(d.S, 1)), &sc.bias)
 		sc.bias = biasTask{}

@@ -85,12 +85,12 @@ func BiasAdd(x, b []float32, n, c, s int) { BiasAddRows(x, b, c, s, 0, n*c) }
 // BiasAddRows is BiasAdd on the rows [r0, r1) of s elements, row r = i*c+j
 // holding channel j of sample i.
 func BiasAddRows(x, b []float32, c, s, r0, r1 int) {
-	if s == 1 && r0%c == 0 && r1%c == 0 { // dense layers: whole samples, one value per channel
-		b = b[:c]
-		for r := r0; r < r1; r += c {
-			row := x[r : r+c]
-			for j, bj := range b {
-				row[j] = row[j] + bj
+	if s == 1 { // dense layers: one value per row, the channel advancing with the row
+		x, j := x[r0:r1], r0%c
+		for r := range x {
+			x[r] = x[r] + b[j]
+			if j++; j == c {
+				j = 0
 			}
 		}
 		return

@@ -211,3 +211,34 @@ func TestGradDense(t *testing.T) {
 		gradCheck(t, db, to64(b), 1e-3, func(b []float64) float64 { return loss(a64, b) })
 	})
 }
+
+// TestBiasRanges: BiasAddRows over ranges cut anywhere (not at sample boundaries) and
+// BiasGradChannels over channel ranges give BiasAdd's and BiasGrad's bits, as the parallel
+// bias primitives of package cpu use them.
+func TestBiasRanges(t *testing.T) {
+	r := newRand()
+	for _, sh := range [][3]int{{5, 7, 1}, {3, 4, 9}, {64, 10, 1}, {2, 3, 50}} {
+		n, c, s := sh[0], sh[1], sh[2]
+		x, b, dy := randSlice(r, n*c*s), randSlice(r, c), randSlice(r, n*c*s)
+		want := append([]float32(nil), x...)
+		BiasAdd(want, b, n, c, s)
+		wantDB := make([]float32, c)
+		BiasGrad(wantDB, dy, n, c, s)
+		for _, cut := range []int{1, 2, 3, c + 1, n*c - 1} {
+			got := append([]float32(nil), x...)
+			for lo := 0; lo < n*c; lo += cut {
+				BiasAddRows(got, b, c, s, lo, min(n*c, lo+cut))
+			}
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("%v, ranges of %d rows: x[%d] = %v, BiasAdd %v", sh, cut, i, got[i], want[i])
+			}
+			db := randSlice(r, c) // garbage: every channel is overwritten
+			for lo := 0; lo < c; lo += cut {
+				BiasGradChannels(db, dy, n, c, s, lo, min(c, lo+cut))
+			}
+			if i := sameBits(db, wantDB); i >= 0 {
+				t.Fatalf("%v, ranges of %d channels: db[%d] = %v, BiasGrad %v", sh, cut, i, db[i], wantDB[i])
+			}
+		}
+	}
+}
